@@ -1,0 +1,169 @@
+"""`Database`: the engine, one-transaction units of work, and schema migrations.
+
+    db = Database("sqlite:////tmp/t.db")    # or "postgresql+psycopg://user:pw@host/db"
+    db.migrate()                            # upgrade to this code's head (refuses a newer schema)
+    with db.session() as session:           # one unit of work = one transaction
+        experiments.create_experiment(session, ...)
+    # committed here; an exception inside the block rolls everything back
+
+SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout. Write units of work take the
+write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers queue instead of failing half-way;
+`session(read_only=True)` uses a plain deferred BEGIN that never blocks writers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from trainyard.errors import TrainyardError
+
+__all__ = ["Database", "dumps_json", "normalize_db_url"]
+
+_BUSY_TIMEOUT_MS = 30_000
+_NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def _encode_non_finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else _NON_FINITE[value]
+    if isinstance(value, dict):
+        return {k: _encode_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_non_finite(v) for v in value]
+    return value
+
+
+def dumps_json(value: Any) -> str:
+    """Serialize for a JSON column: non-finite floats become "NaN"/"Infinity"/"-Infinity"."""
+    try:
+        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_encode_non_finite(value), allow_nan=False, separators=(",", ":"))
+
+
+def normalize_db_url(url: str) -> str:
+    """Expand `~` in SQLite paths and pick psycopg (v3) for a bare `postgresql://` URL."""
+    from trainyard.master.settings import expand_db_url
+
+    url = expand_db_url(url)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """The master's database. Thread-safe: share one instance per process.
+
+    `session()` is the only way code should touch the DB; repository functions take the session
+    and never commit. Call `migrate()` once at start-up before any session.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalize_db_url(url)
+        try:
+            parsed = make_url(self.url)
+        except Exception:
+            raise TrainyardError(
+                f"database URL {url!r} is not valid; use sqlite:///PATH or "
+                "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+            ) from None
+        self.dialect: str = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise TrainyardError(f"database URL {url!r}: only sqlite and postgresql are supported")
+        self._migrate_lock = threading.Lock()
+        if self.dialect == "sqlite":
+            self.engine = self._sqlite_engine(parsed.database, echo)
+        else:
+            self.engine = create_engine(
+                self.url,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                json_serializer=dumps_json,
+            )
+        self._write = sessionmaker(
+            bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+        )
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def _sqlite_engine(self, database: str | None, echo: bool) -> Engine:
+        in_memory = database in (None, "", ":memory:")
+        if not in_memory:
+            assert database is not None  # narrowed by in_memory
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            self.url,
+            echo=echo,
+            json_serializer=dumps_json,
+            connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
+            **({"poolclass": StaticPool} if in_memory else {}),
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+            # Autocommit at the driver level; transactions are begun explicitly below so that
+            # SQLite's BEGIN mode is ours to choose (pysqlite's implicit BEGIN is DEFERRED only).
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            # NORMAL is durable across process crashes (kill -9) in WAL mode; only a power loss
+            # can drop the last commits.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One unit of work: commits when the block ends, rolls back if it raises.
+
+        Objects loaded in it stay readable after the block (no expiry on commit), but lazy
+        relationship loads are not available once it has ended.
+        """
+        factory = self._read if read_only else self._write
+        with factory.begin() as session:
+            yield session
+
+    def migrate(self) -> str:
+        """Upgrade the schema to this code's head and return the head revision.
+
+        Raises `TrainyardError` when the database was written by a newer Trainyard.
+        """
+        from trainyard.master.db.schema import upgrade_to_head
+
+        with self._migrate_lock, self.engine.begin() as conn:
+            return upgrade_to_head(conn, self.url)
+
+    def current_revision(self) -> str | None:
+        """The schema revision stored in the database, None for an empty database."""
+        from trainyard.master.db.schema import current_revision
+
+        with self.engine.connect() as conn:
+            return current_revision(conn)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call on shutdown; the object is unusable after)."""
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({make_url(self.url).render_as_string(hide_password=True)!r})"

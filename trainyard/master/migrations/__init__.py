@@ -1,0 +1,1 @@
+"""Alembic migrations of the master's schema; run through `Database.migrate()`."""
