@@ -1,0 +1,78 @@
+"""A tiny trial for trainer tests: an MLP classifier on fixed random data.
+
+Hyperparameters steer test behaviour: `dropout` (exercises the RNG state), `nan_at_batch` (the
+loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there), `sched`
+("batch"/"epoch"/None: a StepLR stepped at that cadence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset
+
+from trainyard.pytorch import PyTorchTrial, PyTorchTrialContext
+
+
+def tiny_data(n: int, seed: int) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 6, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return TensorDataset(x, y)
+
+
+class TinyTrial(PyTorchTrial):
+    def __init__(self, context: PyTorchTrialContext) -> None:
+        self.context = context
+        self.hp = context.hparams
+        self.epochs_ended: list[int] = []
+        self.validations: list[dict[str, float]] = []
+        type(self).lr_scheduler_step = self.hp.get("sched") or "batch"
+
+    def build_model(self) -> nn.Module:
+        return nn.Sequential(
+            nn.Linear(6, 16), nn.ReLU(), nn.Dropout(self.hp.get("dropout", 0.0)), nn.Linear(16, 2)
+        )
+
+    def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.SGD(model.parameters(), lr=self.hp.get("lr", 0.1), momentum=0.9)
+
+    def build_lr_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
+        if not self.hp.get("sched"):
+            return None
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+    def build_training_data(self) -> Dataset[Any]:
+        return tiny_data(self.hp.get("n_train", 64), seed=1)
+
+    def build_validation_data(self) -> Dataset[Any]:
+        return tiny_data(self.hp.get("n_val", 30), seed=2)
+
+    def train_batch(
+        self, batch: Any, model: nn.Module, epoch_idx: int, batch_idx: int
+    ) -> dict[str, Any]:
+        if batch_idx == self.hp.get("fail_at_batch"):
+            raise RuntimeError(f"deliberate failure at batch {batch_idx}")
+        x, y = batch
+        loss = F.cross_entropy(model(x), y)
+        nan_at = self.hp.get("nan_at_batch")
+        if nan_at is not None and batch_idx >= nan_at:
+            loss = loss * float("nan")
+        return {"loss": loss, "records": float(len(y))}
+
+    def evaluate_batch(self, batch: Any, model: nn.Module) -> dict[str, Any]:
+        x, y = batch
+        logits = model(x)
+        return {
+            "validation_loss": F.cross_entropy(logits, y),
+            "validation_accuracy": (logits.argmax(1) == y).float().mean(),
+        }
+
+    def on_validation_end(self, metrics: dict[str, float]) -> None:
+        self.validations.append(metrics)
+
+    def on_train_epoch_end(self, epoch_idx: int) -> None:
+        self.epochs_ended.append(epoch_idx)

@@ -1,0 +1,69 @@
+"""Trainer options: Trainer arguments first, then the experiment config's `data` section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from trainyard.errors import ConfigError
+from trainyard.pytorch._dist import Strategy, parse_strategy
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    """How the Trainer trains; every field can be given to `Trainer(...)` or set in config `data`.
+
+    - `distributed`: "ddp" (default) or "fsdp" (FSDP2 `fully_shard` of each top-level child).
+    - `amp`: autocast + GradScaler; default on for CUDA, off on CPU (True on CPU autocasts to
+      bfloat16 without a scaler).
+    - `gradient_accumulation_steps`: optimizer step every k batches (loss divided by k).
+      Checkpoints and preemption wait for the next optimizer step.
+    - `clip_grad_norm`: clip the global gradient norm before each optimizer step.
+    - `reporting_period`: report training metrics every n batches (default 100).
+    - `num_workers`: DataLoader worker processes (default 0).
+    """
+
+    distributed: Strategy = "ddp"
+    amp: bool = False
+    gradient_accumulation_steps: int = 1
+    clip_grad_norm: float | None = None
+    reporting_period: int = 100
+    num_workers: int = 0
+
+    @classmethod
+    def resolve(
+        cls, given: dict[str, Any], data: dict[str, Any] | None, device: torch.device
+    ) -> TrainerOptions:
+        """Explicit arguments (`None` = not given) win over config `data` keys of the same name."""
+        data = data or {}
+
+        def pick(name: str) -> Any:
+            value = given.get(name)
+            return data.get(name) if value is None else value
+
+        amp = pick("amp")
+        accumulation = _positive_int(
+            pick("gradient_accumulation_steps"), 1, "gradient_accumulation_steps"
+        )
+        clip = pick("clip_grad_norm")
+        if clip is not None and (not isinstance(clip, int | float) or clip <= 0):
+            raise ConfigError(f"data.clip_grad_norm is {clip!r}; it must be a positive number")
+        return cls(
+            distributed=parse_strategy(pick("distributed")),
+            amp=device.type == "cuda" if amp is None else bool(amp),
+            gradient_accumulation_steps=accumulation,
+            clip_grad_norm=None if clip is None else float(clip),
+            reporting_period=_positive_int(pick("reporting_period"), 100, "reporting_period"),
+            num_workers=_positive_int(pick("num_workers"), 0, "num_workers", allow_zero=True),
+        )
+
+
+def _positive_int(value: Any, default: int, name: str, allow_zero: bool = False) -> int:
+    if value is None:
+        return default
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"data.{name} is {value!r}; it must be an integer >= {low}")
+    return value

@@ -1,0 +1,364 @@
+"""`Trainer`: drives a `PyTorchTrial` through the searcher's operations on top of the Core API."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from trainyard.errors import CheckpointError, TrainyardError
+from trainyard.pytorch import _checkpoint as ckpt
+from trainyard.pytorch._data import (
+    TrainingBatchSampler,
+    ValidationBatchSampler,
+    batch_size_of,
+    dataset_length,
+    make_loader,
+    to_device,
+)
+from trainyard.pytorch._dist import pick_device, wrap_model
+from trainyard.pytorch._metrics import MetricSums
+from trainyard.pytorch._options import TrainerOptions
+from trainyard.pytorch._periods import EpochGeometry, TrainerSettings
+from trainyard.pytorch._protocols import CoreContextLike
+from trainyard.pytorch._rng import capture_rng_state, restore_rng_state, seed_everything
+from trainyard.pytorch._tensorboard import TensorBoardSink, tensorboard_dir
+from trainyard.pytorch._trial import PyTorchTrial, PyTorchTrialContext
+
+
+@dataclass
+class FitResult:
+    """How `Trainer.fit()` ended."""
+
+    steps_completed: int
+    preempted: bool
+    validation_metrics: dict[str, float] = field(default_factory=dict)
+    checkpoint: str | None = None
+
+
+class Trainer:
+    """Train `trial_cls` under Core API context `core` (from `trainyard.core.init()`).
+
+    Every rank builds one Trainer and calls `fit()`. Lengths from the searcher are converted to
+    batches (see `EpochGeometry`); a NaN/inf loss is not an error: it is reported as such in the
+    training metrics, the resulting validation metrics (and so the searcher metric) are reported
+    as they come out (usually NaN), and the searcher treats a non-finite metric as the worst.
+
+    Example::
+
+        with trainyard.core.init() as core:
+            Trainer(MyTrial, core).fit()
+    """
+
+    def __init__(
+        self,
+        trial_cls: type[PyTorchTrial],
+        core: CoreContextLike,
+        *,
+        distributed: str | None = None,
+        amp: bool | None = None,
+        gradient_accumulation_steps: int | None = None,
+        clip_grad_norm: float | None = None,
+        reporting_period: int | None = None,
+        num_workers: int | None = None,
+        tensorboard: bool = True,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        self.core = core
+        self.trial_cls = trial_cls
+        self._given = {
+            "distributed": distributed,
+            "amp": amp,
+            "gradient_accumulation_steps": gradient_accumulation_steps,
+            "clip_grad_norm": clip_grad_norm,
+            "reporting_period": reporting_period,
+            "num_workers": num_workers,
+        }
+        self._tensorboard = tensorboard
+        self._run_dir = run_dir
+        self.steps = 0
+        self.last_validation_step = -1
+        self.last_validation: dict[str, float] = {}
+        self.last_checkpoint_step = -1
+        self.last_checkpoint: str | None = None
+
+    # ---------------------------------------------------------------- setup
+    def _setup(self) -> None:
+        info, d = self.core.info, self.core.distributed
+        self.settings = TrainerSettings.from_config(info.config)
+        self.device = pick_device(d.local_rank)
+        self.options = TrainerOptions.resolve(self._given, self.settings.data, self.device)
+        self.distributed = d.size > 1 and dist.is_initialized()
+        seed_everything(info.trial_seed)
+        self.context = PyTorchTrialContext.build(
+            info.hparams,
+            rank=d.rank,
+            size=d.size,
+            local_rank=d.local_rank,
+            device=self.device,
+            trial_seed=info.trial_seed,
+            trial_id=info.trial_id,
+            data_config=self.settings.data,
+        )
+        self.trial = self.trial_cls(self.context)
+        model = wrap_model(self.trial.build_model(), self.device, d.size, self.options.distributed)
+        optimizer = self.trial.build_optimizer(model)
+        amp = self.options.amp
+        self.c = ckpt.Components(
+            model=model,
+            optimizer=optimizer,
+            lr_scheduler=self.trial.build_lr_scheduler(optimizer),
+            scaler=torch.amp.GradScaler(
+                self.device.type, enabled=amp and self.device.type == "cuda"
+            ),
+            strategy=self.options.distributed,
+            world_size=d.size,
+        )
+        amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        self._autocast = torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp)
+        self._build_data()
+        self.window = MetricSums(self.device)
+        self.tb = TensorBoardSink(
+            tensorboard_dir(info.trial_id, self._run_dir or getattr(self.core, "run_dir", None))
+            if self._tensorboard and d.is_chief
+            else None
+        )
+
+    def _build_data(self) -> None:
+        ctx, seed = self.context, self.context.trial_seed
+        train = self.trial.build_training_data()
+        n_train = dataset_length(train, "build_training_data()")
+        self.sampler = TrainingBatchSampler(
+            n_train, ctx.per_slot_batch_size, ctx.rank, ctx.size, seed
+        )
+        self.train_data = train
+        val = self.trial.build_validation_data()
+        n_val = dataset_length(val, "build_validation_data()")
+        val_sampler = ValidationBatchSampler(n_val, ctx.per_slot_batch_size, ctx.rank, ctx.size)
+        self.val_loader = make_loader(val, val_sampler, self.options.num_workers, seed)
+        self.geometry = EpochGeometry(
+            ctx.global_batch_size, self.settings.records_per_epoch or n_train
+        )
+        g = self.geometry.length_to_batches
+        self.validation_period = g(self.settings.min_validation_period)
+        self.checkpoint_period = g(self.settings.min_checkpoint_period)
+
+    # ---------------------------------------------------------------- fit
+    def fit(self) -> FitResult:
+        """Restore the latest checkpoint, then follow `core.searcher.operations()`.
+
+        Returns after the last operation (with a final checkpoint) or after a preemption (with
+        exactly one checkpoint at the batch boundary where it was seen). Exceptions from trial
+        code propagate unchanged.
+        """
+        self._setup()
+        try:
+            self._restore()
+            for op in self.core.searcher.operations():
+                target = self.geometry.to_batches(self.settings.length_unit, op.length)
+                if not self._train_until(target):
+                    return FitResult(self.steps, True, self.last_validation, self.last_checkpoint)
+                self._report_training()
+                metrics = self._validate_once()
+                op.report_completed(self._searcher_metric(metrics))
+                self._checkpoint_once()
+            self._checkpoint_once()
+            return FitResult(self.steps, False, self.last_validation, self.last_checkpoint)
+        finally:
+            self.tb.close()
+
+    def _searcher_metric(self, metrics: dict[str, float]) -> float:
+        name = self.settings.searcher_metric
+        if name is None:
+            name = "validation_loss" if "validation_loss" in metrics else min(metrics, default="")
+        if name not in metrics:
+            raise TrainyardError(
+                f"searcher.metric {name!r} is not among the validation metrics "
+                f"{sorted(metrics)}; return it from evaluate_batch"
+            )
+        return metrics[name]
+
+    # ---------------------------------------------------------------- training
+    def _train_until(self, target: int) -> bool:
+        """Train until `steps == target`; False when stopped early by a preemption."""
+        self.c.model.train()
+        per_epoch = self.sampler.batches_per_epoch
+        while self.steps < target:
+            epoch, start = divmod(self.steps, per_epoch)
+            self.sampler.set_position(epoch, start)
+            loader_seed = (self.context.trial_seed * 1_000_003 + epoch) % 2**63
+            loader = make_loader(
+                self.train_data, self.sampler, self.options.num_workers, loader_seed
+            )
+            for batch in loader:
+                self._train_batch(batch, epoch)
+                self.steps += 1
+                if self.steps % per_epoch == 0:
+                    self._end_epoch(epoch)
+                if not self._after_batch():
+                    return False
+                if self.steps >= target:
+                    break
+        return True
+
+    def _train_batch(self, batch: Any, epoch: int) -> None:
+        accumulate = self.options.gradient_accumulation_steps
+        stepping = (self.steps + 1) % accumulate == 0
+        model, opt, scaler = self.c.model, self.c.optimizer, self.c.scaler
+        batch = to_device(batch, self.device)
+        with self._grad_sync(stepping):
+            with self._autocast:
+                out = self.trial.train_batch(batch, model, epoch, self.steps)
+            loss = _loss_of(out)
+            scaler.scale(loss if accumulate == 1 else loss / accumulate).backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        if stepping:
+            if self.options.clip_grad_norm is not None:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.options.clip_grad_norm)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad(set_to_none=True)
+            if self.c.lr_scheduler is not None and self.trial.lr_scheduler_step == "batch":
+                self.c.lr_scheduler.step()
+        self.window.add(out)
+
+    def _grad_sync(self, stepping: bool) -> contextlib.AbstractContextManager[Any]:
+        """Skip the gradient all-reduce on batches that only accumulate."""
+        model = self.c.model
+        if not self.distributed or self.options.gradient_accumulation_steps == 1:
+            return contextlib.nullcontext()
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            return model.no_sync() if not stepping else contextlib.nullcontext()
+        model.set_requires_gradient_sync(stepping)  # type: ignore[operator]  # FSDP2 module
+        return contextlib.nullcontext()
+
+    def _end_epoch(self, epoch: int) -> None:
+        if self.c.lr_scheduler is not None and self.trial.lr_scheduler_step == "epoch":
+            self.c.lr_scheduler.step()
+        self.trial.on_train_epoch_end(epoch)
+
+    def _after_batch(self) -> bool:
+        """Periodic work after a batch; False when the trial must stop (preempted)."""
+        steps = self.steps
+        if steps % self.options.reporting_period == 0:
+            self._report_training()
+        vp, cp = self.validation_period, self.checkpoint_period
+        if vp and steps - max(self.last_validation_step, 0) >= vp:
+            self._validate_once()
+        at_boundary = steps % self.options.gradient_accumulation_steps == 0
+        if at_boundary and cp and steps - max(self.last_checkpoint_step, 0) >= cp:
+            self._checkpoint_once()
+        if at_boundary and self.core.preempt.should_preempt():
+            self._checkpoint_once()
+            return False
+        return True
+
+    def _report_training(self) -> None:
+        if self.window.weight == 0:  # equal on every rank: they step in lockstep
+            return
+        metrics = self.window.reduce(self.distributed)
+        if metrics:
+            self.core.train.report_training_metrics(self.steps, metrics)
+            self.tb.scalars("training", self.steps, metrics)
+
+    # ---------------------------------------------------------------- validation
+    def _validate_once(self) -> dict[str, float]:
+        """Validate at the current step unless already done there; returns the metrics."""
+        if self.last_validation_step == self.steps and self.last_validation:
+            return self.last_validation
+        model = self.c.model
+        model.eval()
+        sums = MetricSums(self.device)
+        with torch.no_grad(), self._autocast:
+            for batch in self.val_loader:
+                out = self.trial.evaluate_batch(to_device(batch, self.device), model)
+                sums.add(out, float(batch_size_of(batch)))
+        model.train()
+        metrics = sums.reduce(self.distributed)
+        self.last_validation_step, self.last_validation = self.steps, metrics
+        self.core.train.report_validation_metrics(self.steps, metrics)
+        self.tb.scalars("validation", self.steps, metrics)
+        self.trial.on_validation_end(dict(metrics))
+        return metrics
+
+    # ---------------------------------------------------------------- checkpoints
+    def _checkpoint_once(self) -> str | None:
+        """Checkpoint the current step unless one exists for it; returns its uuid."""
+        if self.last_checkpoint_step == self.steps:
+            return self.last_checkpoint
+        d = self.core.distributed
+        local = {"rng": capture_rng_state(), "window": self.window.state()}
+        per_rank = d.gather(local) if d.size > 1 else [local]
+        model_sd, optim_sd = ckpt.gather_model_optimizer(self.c)
+        uuid: str | None = None
+        if d.is_chief:
+            epoch, batch = divmod(self.steps, self.sampler.batches_per_epoch)
+            state = ckpt.build_state(
+                self.c,
+                model_sd,
+                optim_sd,
+                steps_completed=self.steps,
+                epoch=epoch,
+                batch_in_epoch=batch,
+                per_rank=per_rank or [local],
+            )
+            state["trainer"] = {
+                "last_validation_step": self.last_validation_step,
+                "last_validation": self.last_validation,
+            }
+            metadata = {"steps_completed": self.steps, "framework": f"torch-{torch.__version__}"}
+            with self.core.checkpoint.store_path(metadata) as (path, uuid):
+                ckpt.write_state(path, state)
+                self.trial.on_checkpoint_save(path)
+        if d.size > 1:
+            uuid = d.broadcast(uuid)
+        self.last_checkpoint_step, self.last_checkpoint = self.steps, uuid
+        return uuid
+
+    def _restore(self) -> None:
+        uuid = self.core.info.latest_checkpoint
+        if uuid is None:
+            return
+        try:
+            state = self._read_checkpoint(uuid)
+        except CheckpointError as err:
+            fallback = self.core.checkpoint.latest_good()
+            print(
+                f"trainyard: checkpoint {uuid} is unusable ({err}); "
+                + (f"restoring {fallback} instead" if fallback else "starting from scratch"),
+                file=sys.stderr,
+                flush=True,
+            )
+            if fallback is None:
+                return
+            uuid, state = fallback, self._read_checkpoint(fallback)
+        ckpt.apply_state(self.c, state)
+        self.steps = int(state["steps_completed"])
+        per_rank = state["per_rank"]
+        mine = per_rank[self.context.rank] if len(per_rank) == self.context.size else per_rank[0]
+        restore_rng_state(mine["rng"])
+        self.window.load(mine["window"])
+        trainer = state.get("trainer", {})
+        self.last_validation_step = int(trainer.get("last_validation_step", -1))
+        self.last_validation = dict(trainer.get("last_validation", {}))
+        self.last_checkpoint_step, self.last_checkpoint = self.steps, uuid
+
+    def _read_checkpoint(self, uuid: str) -> dict[str, Any]:
+        with self.core.checkpoint.restore_path(uuid) as path:
+            try:
+                return ckpt.read_state(Path(path))
+            except (OSError, RuntimeError, EOFError, KeyError, ValueError) as err:
+                raise CheckpointError(f"cannot read {ckpt.STATE_FILE}: {err}") from err
+
+
+def _loss_of(out: Any) -> torch.Tensor:
+    loss = out.get("loss") if isinstance(out, dict) else None
+    if not isinstance(loss, torch.Tensor):
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise TrainyardError(f"train_batch must return a dict with a 'loss' tensor; got {got}")
+    return loss
