@@ -1,0 +1,344 @@
+"""Metrics repository: batched idempotent ingest and downsampled reads.
+
+One row per (trial, group, steps). `add_metrics` upserts a whole batch in one statement: a report
+resent after a restart replaces the stored one, never duplicates it. Validation rows also carry
+the experiment's searcher metric in the numeric column `searcher_metric`, and ingest keeps
+`Trial.best_validation`/`latest_validation`/`total_batches` and `Experiment.best_searcher_metric`/
+`best_trial_id` up to date in the same transaction (NaN is never "best").
+
+Non-finite values: the JSON keeps "NaN"/"Infinity"/"-Infinity" strings. The numeric column keeps
+±inf on both backends; NaN is NaN on PostgreSQL but NULL on SQLite (SQLite has no NaN), so readers
+here treat NULL and NaN alike: `experiment_metrics` leaves such points out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trainyard.errors import NotFoundError, TrainyardError
+from trainyard.master.db.checkpoints import attach_validation
+from trainyard.master.db.models import Checkpoint, Experiment, Metric, Trial
+
+__all__ = [
+    "MetricReport",
+    "MetricRow",
+    "add_metrics",
+    "experiment_metrics",
+    "metric_names",
+    "steps_level",
+    "to_float",
+    "trial_metrics",
+]
+
+TRAINING = "training"
+VALIDATION = "validation"
+_MAX_LEVEL = 62
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# Rows per INSERT statement; keeps SQLite under its bound-parameter limit (32766).
+_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class MetricReport:
+    """One report as the trial sends it; `metrics` values are numbers or "NaN"-style strings."""
+
+    steps: int
+    metrics: Mapping[str, Any]
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One stored report, as read back (JSON values unchanged, "NaN" strings included)."""
+
+    steps: int
+    metrics: dict[str, Any]
+    timestamp: float
+    trial_run_id: int
+
+
+def to_float(value: Any) -> float | None:
+    """A metric value as a float ("NaN"/"Infinity"/"-Infinity" understood); None if not numeric."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        return _NON_FINITE.get(value)
+    return None
+
+
+def steps_level(steps: int) -> int:
+    """Trailing zero bits of `steps` (0 for odd, capped at 62 for 0): the downsampling level."""
+    if steps == 0:
+        return _MAX_LEVEL
+    return min((steps & -steps).bit_length() - 1, _MAX_LEVEL)
+
+
+def add_metrics(
+    session: Session,
+    trial_id: int,
+    group: str,
+    reports: Iterable[MetricReport | Mapping[str, Any]],
+    *,
+    trial_run_id: int = 0,
+) -> int:
+    """Upsert `reports` (MetricReport or {"steps", "metrics", "timestamp"}); return the count.
+
+    Within one batch the last report for a given `steps` wins.
+    """
+    trial = session.get(Trial, trial_id)
+    if trial is None:
+        raise NotFoundError(f"trial {trial_id} does not exist")
+    if not group or len(group) > 32:
+        raise TrainyardError(f"metric group {group!r} must be 1 to 32 characters")
+    experiment = session.get(Experiment, trial.experiment_id)
+    assert experiment is not None  # foreign key
+    rows: dict[int, dict[str, Any]] = {}
+    for report in reports:
+        rep = report if isinstance(report, MetricReport) else _coerce(report)
+        value = (
+            to_float(rep.metrics.get(experiment.searcher_metric)) if group == VALIDATION else None
+        )
+        rows[rep.steps] = {
+            "trial_id": trial_id,
+            "experiment_id": trial.experiment_id,
+            "metric_group": group,
+            "steps": rep.steps,
+            "steps_level": steps_level(rep.steps),
+            "metrics": dict(rep.metrics),
+            "searcher_metric": value,
+            "timestamp": rep.timestamp,
+            "trial_run_id": trial_run_id,
+        }
+    if not rows:
+        return 0
+    values = list(rows.values())
+    for start in range(0, len(values), _CHUNK):
+        session.execute(_upsert_statement(session), values[start : start + _CHUNK])
+    _maintain_summaries(session, trial, experiment, group, values)
+    return len(values)
+
+
+def _coerce(report: Mapping[str, Any]) -> MetricReport:
+    try:
+        steps = int(report["steps"])
+        metrics = report["metrics"]
+        timestamp = float(report.get("timestamp", 0.0))
+    except (KeyError, TypeError, ValueError) as err:
+        raise TrainyardError(
+            f"metric report {dict(report)!r} is malformed ({err}); "
+            'expected {"steps": int, "metrics": {...}, "timestamp": float}'
+        ) from None
+    if steps < 0 or not isinstance(metrics, Mapping):
+        raise TrainyardError(f"metric report at steps {steps}: steps must be >= 0, metrics a map")
+    return MetricReport(steps=steps, metrics=metrics, timestamp=timestamp)
+
+
+def _upsert_statement(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(Metric)
+    updated = ("metrics", "searcher_metric", "timestamp", "trial_run_id", "steps_level")
+    return stmt.on_conflict_do_update(
+        index_elements=["trial_id", "metric_group", "steps"],
+        set_={name: stmt.excluded[name] for name in updated},
+    )
+
+
+def _maintain_summaries(
+    session: Session,
+    trial: Trial,
+    experiment: Experiment,
+    group: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    max_steps = max(row["steps"] for row in rows)
+    session.execute(
+        update(Trial)
+        .where(Trial.id == trial.id, Trial.total_batches < max_steps)
+        .values(total_batches=max_steps)
+    )
+    if group != VALIDATION:
+        return
+    has_checkpoints = session.scalar(
+        select(Checkpoint.uuid).where(Checkpoint.trial_id == trial.id).limit(1)
+    )
+    if has_checkpoints is not None:
+        for row in rows:
+            attach_validation(
+                session, trial.id, row["steps"], row["metrics"], row["searcher_metric"]
+            )
+    latest = max(rows, key=lambda row: row["steps"])["searcher_metric"]
+    if latest is not None:
+        session.execute(update(Trial).where(Trial.id == trial.id).values(latest_validation=latest))
+    candidates = [r["searcher_metric"] for r in rows if r["searcher_metric"] is not None]
+    candidates = [v for v in candidates if not math.isnan(v)]
+    if not candidates:
+        return
+    smaller = experiment.smaller_is_better
+    best = min(candidates) if smaller else max(candidates)
+    # Conditional UPDATEs: correct under concurrent ingest without reading first.
+    session.execute(
+        update(Trial)
+        .where(Trial.id == trial.id, _improves(Trial.best_validation, best, smaller))
+        .values(best_validation=best)
+    )
+    session.execute(
+        update(Experiment)
+        .where(
+            Experiment.id == experiment.id,
+            _improves(Experiment.best_searcher_metric, best, smaller),
+        )
+        .values(best_searcher_metric=best, best_trial_id=trial.id)
+    )
+    session.expire(trial)
+    session.expire(experiment)
+
+
+def _improves(column: Any, value: float, smaller: bool) -> ColumnElement[bool]:
+    better = column > value if smaller else column < value
+    return or_(column.is_(None), better)
+
+
+def trial_metrics(
+    session: Session, trial_id: int, group: str, *, max_points: int | None = None
+) -> list[MetricRow]:
+    """A trial's reports of `group`, by increasing steps.
+
+    With `max_points`, at most that many rows come back: every k-th row plus the last one, picked
+    in the database (k = the smallest stride that fits), so a long trial costs one indexed scan.
+    """
+    where = and_(Metric.trial_id == trial_id, Metric.group == group)
+    columns = (Metric.steps, Metric.metrics, Metric.timestamp, Metric.trial_run_id)
+    if max_points is not None:
+        if max_points < 1:
+            raise TrainyardError(f"max_points is {max_points}; it must be >= 1")
+        total = session.scalar(select(func.count()).select_from(Metric).where(where)) or 0
+        if total > max_points:
+            stride = 1 if max_points == 1 else math.ceil((total - 1) / (max_points - 1))
+            return _strided(session, where, stride, total, max_points)
+    result = session.execute(select(*columns).where(where).order_by(Metric.steps))
+    return [MetricRow(s, m, t, r) for s, m, t, r in result]
+
+
+def _strided(
+    session: Session, where: ColumnElement[bool], stride: int, total: int, max_points: int
+) -> list[MetricRow]:
+    rn = func.row_number().over(order_by=Metric.steps).label("rn")
+    inner = (
+        select(Metric.steps, Metric.metrics, Metric.timestamp, Metric.trial_run_id, rn)
+        .where(where)
+        .subquery()
+    )
+    keep = (inner.c.rn - 1) % stride == 0
+    if max_points > 1:
+        keep = or_(keep, inner.c.rn == total)
+    query = (
+        select(inner.c.steps, inner.c.metrics, inner.c.timestamp, inner.c.trial_run_id)
+        .where(keep)
+        .order_by(inner.c.steps)
+    )
+    return [MetricRow(s, m, t, r) for s, m, t, r in session.execute(query)]
+
+
+def experiment_metrics(
+    session: Session,
+    experiment_id: int,
+    group: str,
+    metric_name: str | None = None,
+    *,
+    max_points_per_trial: int,
+    trial_ids: Sequence[int] | None = None,
+) -> dict[int, list[tuple[int, float]]]:
+    """{trial_id: [(steps, value), ...]} for one metric over an experiment's trials.
+
+    `metric_name` None reads the searcher metric (validation rows, one indexed numeric column).
+    Points whose value is missing or NaN are left out. Downsampling happens in the database in two
+    steps: rows whose steps have at least L trailing zero bits (an index range, ~1/2^L of them,
+    with L the lowest level whose row count fits the budget), then every k-th per trial.
+    """
+    if max_points_per_trial < 1:
+        raise TrainyardError(f"max_points_per_trial is {max_points_per_trial}; it must be >= 1")
+    where = and_(Metric.experiment_id == experiment_id, Metric.group == group)
+    if trial_ids is not None:
+        if not trial_ids:
+            return {}
+        where = and_(where, Metric.trial_id.in_(list(trial_ids)))
+        n_trials = len(set(trial_ids))
+    else:
+        n_trials = (
+            session.scalar(
+                select(func.count()).select_from(Trial).where(Trial.experiment_id == experiment_id)
+            )
+            or 0
+        )
+    level = _pick_level(session, where, budget=2 * max_points_per_trial * max(n_trials, 1))
+    value: Any = Metric.searcher_metric if metric_name is None else Metric.metrics[metric_name]
+    rn = func.row_number().over(partition_by=Metric.trial_id, order_by=Metric.steps).label("rn")
+    cnt = func.count().over(partition_by=Metric.trial_id).label("cnt")
+    inner = (
+        select(Metric.trial_id, Metric.steps, value.label("value"), rn, cnt)
+        .where(where, Metric.steps_level >= level)
+        .subquery()
+    )
+    if max_points_per_trial == 1:
+        keep = inner.c.rn == inner.c.cnt
+    else:
+        stride = _stride_expr(inner.c.cnt, max_points_per_trial)
+        keep = or_((inner.c.rn - 1) % stride == 0, inner.c.rn == inner.c.cnt)
+    query = (
+        select(inner.c.trial_id, inner.c.steps, inner.c.value)
+        .where(keep)
+        .order_by(inner.c.trial_id, inner.c.steps)
+    )
+    out: dict[int, list[tuple[int, float]]] = {}
+    for trial_id, steps, raw in session.execute(query):
+        number = to_float(raw)
+        if number is None or math.isnan(number):
+            continue
+        out.setdefault(trial_id, []).append((steps, number))
+    return out
+
+
+def _stride_expr(cnt: Any, max_points: int) -> Any:
+    """ceil((cnt - 1) / (max_points - 1)) in integer SQL arithmetic, at least 1."""
+    denominator = max_points - 1
+    stride = (cnt + (denominator - 2)) // denominator
+    return case((stride < 1, 1), else_=stride)
+
+
+def _pick_level(session: Session, where: ColumnElement[bool], *, budget: int) -> int:
+    """Lowest steps level whose row count is within `budget` (counting from coarse to fine)."""
+    level = 16
+    while level > 0:
+        count = session.scalar(
+            select(func.count()).select_from(Metric).where(where, Metric.steps_level >= level - 1)
+        )
+        if (count or 0) > budget:
+            break
+        level -= 1
+    return level
+
+
+def metric_names(
+    session: Session, experiment_id: int, group: str, *, sample: int = 200
+) -> list[str]:
+    """Metric names seen in `group` across an experiment (from up to `sample` recent rows)."""
+    query = (
+        select(Metric.metrics)
+        .where(Metric.experiment_id == experiment_id, Metric.group == group)
+        .order_by(Metric.id.desc())
+        .limit(sample)
+    )
+    names: set[str] = set()
+    for metrics in session.scalars(query):
+        names.update(metrics)
+    return sorted(names)
