@@ -1,0 +1,134 @@
+"""Request dependencies: the app's shared objects and the caller's identity.
+
+Every user route depends on `current_user` (router-level, see `app.py`); every trial route on
+`current_allocation`. Both read the token from `Authorization: Bearer <token>`; `current_user` also
+accepts the cookie `trainyard_token` (set by `POST /api/v1/auth/login`, used by the web UI).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from trainyard.master.api._service import MasterService
+from trainyard.master.auth import allocation_for_token, user_for_token
+from trainyard.master.db import Database
+from trainyard.master.settings import MasterSettings
+
+__all__ = [
+    "COOKIE_NAME",
+    "AllocationIdentity",
+    "ApiContext",
+    "CurrentAllocation",
+    "CurrentUser",
+    "Identity",
+    "current_allocation",
+    "current_user",
+    "get_context",
+]
+
+COOKIE_NAME = "trainyard_token"
+_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A signed-in user."""
+
+    user_id: int
+    username: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class AllocationIdentity:
+    """A trial process, known by its allocation's token."""
+
+    allocation_id: str
+    trial_id: int
+
+
+@dataclass
+class ApiContext:
+    """What routes share: settings, the database and the runtime service."""
+
+    settings: MasterSettings
+    db: Database
+    service: MasterService
+    started_at: float = field(default_factory=time.time)
+    _user_cache: dict[str, tuple[float, Identity | None]] = field(default_factory=dict)
+    _alloc_cache: dict[str, tuple[float, AllocationIdentity | None]] = field(default_factory=dict)
+
+    def user(self, token: str) -> Identity | None:
+        """The user owning `token` (cached a few seconds so hot routes skip the DB)."""
+        hit = self._user_cache.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        with self.db.session(read_only=True) as session:
+            row = user_for_token(session, token)
+            ident = None if row is None else Identity(row.id, row.username, row.admin)
+        self._user_cache[token] = (time.monotonic() + _CACHE_SECONDS, ident)
+        return ident
+
+    def allocation(self, token: str) -> AllocationIdentity | None:
+        """The allocation owning `token` (cached like `user`)."""
+        hit = self._alloc_cache.get(token)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        with self.db.session(read_only=True) as session:
+            row = allocation_for_token(session, token)
+            ident = None if row is None else AllocationIdentity(row.id, row.trial_id)
+        self._alloc_cache[token] = (time.monotonic() + _CACHE_SECONDS, ident)
+        return ident
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_user(request: Request, ctx: Context) -> Identity:
+    """The signed-in user; 401 without a valid user token, 403 for an allocation token."""
+    token = _bearer(request) or request.cookies.get(COOKIE_NAME)
+    if not token:
+        raise HTTPException(
+            401, "not signed in: pass Authorization: Bearer <token> (see <data_dir>/admin_token)"
+        )
+    ident = ctx.user(token)
+    if ident is not None:
+        return ident
+    if ctx.allocation(token) is not None:
+        raise HTTPException(403, "an allocation token cannot call user routes")
+    raise HTTPException(401, "unknown token: sign in again with a valid token")
+
+
+def current_allocation(request: Request, ctx: Context) -> AllocationIdentity:
+    """The calling trial's allocation; 401 without a valid allocation token, 403 for a user
+    token. Routes then check the allocation or trial in the path against it."""
+    token = _bearer(request)
+    if not token:
+        raise HTTPException(401, "missing Authorization: Bearer <allocation token>")
+    ident = ctx.allocation(token)
+    if ident is not None:
+        return ident
+    if ctx.user(token) is not None:
+        raise HTTPException(403, "trial routes take an allocation token, not a user token")
+    raise HTTPException(401, "unknown allocation token")
+
+
+CurrentUser = Annotated[Identity, Depends(current_user)]
+CurrentAllocation = Annotated[AllocationIdentity, Depends(current_allocation)]

@@ -1,0 +1,110 @@
+"""Run a master: `trainyard master up` and `python -m trainyard.master.server`.
+
+    python -m trainyard.master.server --data-dir /tmp/ty --port 0
+
+`--port 0` picks a free port. Once the master answers, its URL is printed
+(`Trainyard master listening on http://...`) and written to `<data_dir>/master_url`, which is how
+the embedded mode of `trainyard run` and the test fixtures find it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from trainyard.master.app import create_app
+from trainyard.master.settings import MasterSettings, load_master_settings
+
+__all__ = ["main", "serve", "settings_from_options"]
+
+
+def settings_from_options(
+    config: Path | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    db_url: str | None = None,
+    data_dir: Path | None = None,
+) -> MasterSettings:
+    """Settings from an optional `master.yaml`, the environment and command-line overrides."""
+    return load_master_settings(config, host=host, port=port, db_url=db_url, data_dir=data_dir)
+
+
+def serve(settings: MasterSettings) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM stop the runtime cleanly via the lifespan)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as err:
+        from trainyard.errors import TrainyardError
+
+        raise TrainyardError(
+            f"cannot listen on {settings.host}:{settings.port} ({err.strerror}); "
+            "pick another --port or stop the process using it"
+        ) from None
+    port = sock.getsockname()[1]
+    if port != settings.port:
+        settings = settings.model_copy(update={"port": port})
+    url_file = settings.data_dir / "master_url"
+
+    def announce_ready() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url_file.write_text(settings.url + "\n")
+        print(f"Trainyard master listening on {settings.url}", flush=True)
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = _AnnouncingServer(config, announce_ready)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        url_file.unlink(missing_ok=True)
+
+
+class _AnnouncingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_ready: object) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and callable(self._on_ready):
+            self._on_ready()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line of `python -m trainyard.master.server` (same options as `master up`)."""
+    parser = argparse.ArgumentParser(prog="trainyard-master", description=__doc__)
+    parser.add_argument("--config", type=Path, default=None, help="master.yaml")
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--db-url", default=None)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    serve(
+        settings_from_options(
+            args.config,
+            host=args.host,
+            port=args.port,
+            db_url=args.db_url,
+            data_dir=args.data_dir,
+        )
+    )
+
+
+if __name__ == "__main__":
+    from trainyard.errors import TrainyardError
+
+    try:
+        main()
+    except TrainyardError as err:
+        import sys
+
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        pass
