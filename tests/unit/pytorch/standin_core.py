@@ -120,6 +120,10 @@ class StandinCore:
                 return str(uid)
         return None
 
+    def latest_order(self) -> list[str]:
+        order = self.ckpt_dir / "order.json"
+        return list(json.loads(order.read_text())) if order.exists() else []
+
     def corrupt(self, uid: str) -> None:
         (self.ckpt_dir / uid / "metadata.json").unlink()
         shutil.rmtree(self.ckpt_dir / uid / "trainer_state.pt", ignore_errors=True)

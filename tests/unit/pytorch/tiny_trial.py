@@ -61,7 +61,10 @@ class TinyTrial(PyTorchTrial):
         nan_at = self.hp.get("nan_at_batch")
         if nan_at is not None and batch_idx >= nan_at:
             loss = loss * float("nan")
-        return {"loss": loss, "records": float(len(y))}
+        out = {"loss": loss, "records": float(len(y))}
+        if self.hp.get("probe_autocast"):
+            out["autocast"] = float(torch.is_autocast_enabled(x.device.type))
+        return out
 
     def evaluate_batch(self, batch: Any, model: nn.Module) -> dict[str, Any]:
         x, y = batch
