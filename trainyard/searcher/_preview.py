@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +76,7 @@ class SearchPreview:
 
 def neutral_metric(hparams: Mapping[str, Any], length: int) -> float:
     """A metric in [0, 1) fixed by the hyperparameters alone: distinct trials rank differently."""
-    text = json.dumps(hparams, sort_keys=True, default=repr)
+    text = repr(sorted(hparams.items()))
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 

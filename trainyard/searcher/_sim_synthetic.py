@@ -18,7 +18,6 @@ position of the `size` hyperparameter in its range: bigger models are slower.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -159,6 +158,6 @@ def _field(hp: Any, name: str) -> Any:
 
 def _unit_noise(hparams: Mapping[str, Any], length: int) -> float:
     """Deterministic noise in [-1, 1) from the hyperparameters and the length."""
-    text = json.dumps([hparams, length], sort_keys=True, default=repr)
+    text = f"{sorted(hparams.items())!r}|{length}"
     digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**63 - 1.0
