@@ -12,7 +12,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from standin_core import StandinCore  # noqa: E402
+from standin_core import StandinCore
 
 
 class CoreFactory:

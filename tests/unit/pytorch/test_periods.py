@@ -38,7 +38,7 @@ def test_length_parse_accepts_yaml_dicts_and_config_objects() -> None:
 
 @pytest.mark.parametrize("bad", [{"steps": 3}, {"batches": -1}, {"batches": 1, "epochs": 1}])
 def test_length_parse_names_the_field(bad: object) -> None:
-    with pytest.raises(ConfigError, match="^min_validation_period: expected"):
+    with pytest.raises(ConfigError, match=r"^min_validation_period: expected"):
         Length.parse(bad, "min_validation_period")
 
 

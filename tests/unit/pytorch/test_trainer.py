@@ -182,11 +182,11 @@ def test_tensorboard_event_files_per_trial(make_core: CoreFactory, tmp_path: Any
 def test_user_mistakes_are_one_line_errors(make_core: CoreFactory) -> None:
     with pytest.raises(ConfigError, match="global_batch_size: must be a positive integer"):
         Trainer(TinyTrial, make_core({"global_batch_size": None}), tensorboard=False).fit()
-    with pytest.raises(TrainyardError, match="searcher.metric 'nope' is not among"):
+    with pytest.raises(TrainyardError, match=r"searcher\.metric 'nope' is not among"):
         Trainer(
             TinyTrial, make_core({}, lengths=(1,), config=config(metric="nope")), tensorboard=False
         ).fit()
-    with pytest.raises(ConfigError, match="data.distributed is 'zero3'"):
+    with pytest.raises(ConfigError, match=r"data\.distributed is 'zero3'"):
         Trainer(TinyTrial, make_core({}), distributed="zero3", tensorboard=False).fit()
 
 
