@@ -7,9 +7,9 @@ page = trial_logs(session, trial_id, after_id=last_seen_id, limit=1000)  # follo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from trainyard.errors import TrainyardError
@@ -46,7 +46,7 @@ def add_logs(
             }
         )
     if rows:
-        session.execute(insert(LogLine), rows)
+        session.connection().execute(insert(cast(Table, LogLine.__table__)), rows)
     return len(rows)
 
 

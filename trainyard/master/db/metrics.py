@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from trainyard.errors import NotFoundError, TrainyardError
 from trainyard.master.db.checkpoints import attach_validation
@@ -122,7 +122,8 @@ def add_metrics(
         return 0
     values = list(rows.values())
     for start in range(0, len(values), _CHUNK):
-        session.execute(_upsert_statement(session), values[start : start + _CHUNK])
+        # Core executemany on the session's connection: no ORM bookkeeping per row.
+        session.connection().execute(_upsert_statement(session), values[start : start + _CHUNK])
     _maintain_summaries(session, trial, experiment, group, values)
     return len(values)
 
@@ -145,7 +146,7 @@ def _coerce(report: Mapping[str, Any]) -> MetricReport:
 def _upsert_statement(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Metric)
+    stmt = insert(cast(Table, Metric.__table__))
     updated = ("metrics", "searcher_metric", "timestamp", "trial_run_id", "steps_level")
     return stmt.on_conflict_do_update(
         index_elements=["trial_id", "metric_group", "steps"],
@@ -223,24 +224,25 @@ def trial_metrics(
             raise TrainyardError(f"max_points is {max_points}; it must be >= 1")
         total = session.scalar(select(func.count()).select_from(Metric).where(where)) or 0
         if total > max_points:
-            stride = 1 if max_points == 1 else math.ceil((total - 1) / (max_points - 1))
-            return _strided(session, where, stride, total, max_points)
+            return _strided(session, where, total, max_points)
     result = session.execute(select(*columns).where(where).order_by(Metric.steps))
     return [MetricRow(s, m, t, r) for s, m, t, r in result]
 
 
 def _strided(
-    session: Session, where: ColumnElement[bool], stride: int, total: int, max_points: int
+    session: Session, where: ColumnElement[bool], total: int, max_points: int
 ) -> list[MetricRow]:
+    """Every k-th row and the last (just the last when `max_points` is 1)."""
     rn = func.row_number().over(order_by=Metric.steps).label("rn")
     inner = (
         select(Metric.steps, Metric.metrics, Metric.timestamp, Metric.trial_run_id, rn)
         .where(where)
         .subquery()
     )
-    keep = (inner.c.rn - 1) % stride == 0
+    keep: ColumnElement[bool] = inner.c.rn == total
     if max_points > 1:
-        keep = or_(keep, inner.c.rn == total)
+        stride = math.ceil((total - 1) / (max_points - 1))
+        keep = or_(keep, (inner.c.rn - 1) % stride == 0)
     query = (
         select(inner.c.steps, inner.c.metrics, inner.c.timestamp, inner.c.trial_run_id)
         .where(keep)
@@ -280,8 +282,28 @@ def experiment_metrics(
             )
             or 0
         )
-    level = _pick_level(session, where, budget=2 * max_points_per_trial * max(n_trials, 1))
     value: Any = Metric.searcher_metric if metric_name is None else Metric.metrics[metric_name]
+    raw: dict[int, dict[int, Any]] = {}
+    if max_points_per_trial > 1:
+        per_trial = max_points_per_trial - 1  # one place is kept for the trial's last point
+        level = _pick_level(session, where, budget=2 * per_trial * max(n_trials, 1))
+        for trial_id, steps, val in session.execute(_thinned(where, level, value, per_trial)):
+            raw.setdefault(trial_id, {})[steps] = val
+    for trial_id, steps, val in session.execute(
+        _last_points(experiment_id, group, value, trial_ids)
+    ):
+        raw.setdefault(trial_id, {})[steps] = val
+    out: dict[int, list[tuple[int, float]]] = {}
+    for trial_id in sorted(raw):
+        for steps, val in sorted(raw[trial_id].items()):
+            number = to_float(val)
+            if number is not None and not math.isnan(number):
+                out.setdefault(trial_id, []).append((steps, number))
+    return out
+
+
+def _thinned(where: ColumnElement[bool], level: int, value: Any, max_points: int) -> Any:
+    """Rows at `level` or above, then every k-th and the last of each trial (<= max_points)."""
     rn = func.row_number().over(partition_by=Metric.trial_id, order_by=Metric.steps).label("rn")
     cnt = func.count().over(partition_by=Metric.trial_id).label("cnt")
     inner = (
@@ -289,23 +311,35 @@ def experiment_metrics(
         .where(where, Metric.steps_level >= level)
         .subquery()
     )
-    if max_points_per_trial == 1:
-        keep = inner.c.rn == inner.c.cnt
-    else:
-        stride = _stride_expr(inner.c.cnt, max_points_per_trial)
-        keep = or_((inner.c.rn - 1) % stride == 0, inner.c.rn == inner.c.cnt)
-    query = (
-        select(inner.c.trial_id, inner.c.steps, inner.c.value)
-        .where(keep)
-        .order_by(inner.c.trial_id, inner.c.steps)
+    keep: ColumnElement[bool] = inner.c.rn == inner.c.cnt
+    if max_points > 1:
+        stride = _stride_expr(inner.c.cnt, max_points)
+        keep = or_(keep, (inner.c.rn - 1) % stride == 0)
+    return select(inner.c.trial_id, inner.c.steps, inner.c.value).where(keep)
+
+
+def _last_points(
+    experiment_id: int, group: str, value: Any, trial_ids: Sequence[int] | None
+) -> Any:
+    """Each trial's row with the most steps: one index seek per trial, whatever its length."""
+    other = aliased(Metric)
+    last_steps = (
+        select(func.max(other.steps))
+        .where(other.trial_id == Trial.id, other.group == group)
+        .correlate(Trial)
+        .scalar_subquery()
     )
-    out: dict[int, list[tuple[int, float]]] = {}
-    for trial_id, steps, raw in session.execute(query):
-        number = to_float(raw)
-        if number is None or math.isnan(number):
-            continue
-        out.setdefault(trial_id, []).append((steps, number))
-    return out
+    lasts = select(Trial.id.label("tid"), last_steps.label("last")).where(
+        Trial.experiment_id == experiment_id
+    )
+    if trial_ids is not None:
+        lasts = lasts.where(Trial.id.in_(list(trial_ids)))
+    sub = lasts.subquery()
+    return (
+        select(Metric.trial_id, Metric.steps, value)
+        .join(sub, and_(Metric.trial_id == sub.c.tid, Metric.steps == sub.c.last))
+        .where(Metric.group == group)
+    )
 
 
 def _stride_expr(cnt: Any, max_points: int) -> Any:
