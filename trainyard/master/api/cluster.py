@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 from typing import Any
 
+import yaml
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from trainyard.errors import ConfigError
 from trainyard.master.api.deps import Context
 
-__all__ = ["jsonable", "router"]
+__all__ = ["jsonable", "router", "run_preview"]
 
 router = APIRouter(tags=["cluster"])
 
@@ -29,10 +32,19 @@ class PreviewIn(BaseModel):
 @router.post("/preview")
 def preview(body: PreviewIn) -> Any:
     """What the searcher of this config will do: trials and lengths per rung/bracket."""
-    from trainyard.config import load_experiment_config  # type: ignore[attr-defined]
-    from trainyard.searcher import preview_search  # type: ignore[attr-defined]
+    return jsonable(run_preview(body.config))
 
-    return jsonable(preview_search(load_experiment_config(body.config)))
+
+def run_preview(config_yaml: str) -> Any:
+    """`trainyard.searcher.preview_search` of a YAML config; `ConfigError` for bad YAML."""
+    try:
+        data = yaml.safe_load(config_yaml)
+    except yaml.YAMLError:
+        raise ConfigError("config: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError("config: must be a YAML mapping of experiment settings")
+    preview_search = importlib.import_module("trainyard.searcher").preview_search
+    return preview_search(data)
 
 
 def jsonable(value: Any) -> Any:
