@@ -1,12 +1,16 @@
-"""A tiny trial for trainer tests: an MLP classifier on fixed random data.
+"""A tiny trial for trainer tests: an MLP classifier on fixed random data (also copied into model
+directories by the integration tests).
 
 Hyperparameters steer test behaviour: `dropout` (exercises the RNG state), `nan_at_batch` (the
-loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there), `sched`
-("batch"/"epoch"/None: a StepLR stepped at that cadence).
+loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there), `hang_at_batch`
+with `marker` (the first run writes the marker and hangs there, to be killed), `sched`
+("batch"/"epoch"/None: a StepLR stepped at that cadence), `optimizer` ("adam", else SGD).
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +28,15 @@ def tiny_data(n: int, seed: int) -> TensorDataset:
     return TensorDataset(x, y)
 
 
+def _hang_once(marker: Path) -> None:
+    """Write `marker` and sleep until killed; a no-op once the marker exists (after a resume)."""
+    if marker.exists():
+        return
+    marker.write_text("hanging")
+    while True:
+        time.sleep(1)
+
+
 class TinyTrial(PyTorchTrial):
     def __init__(self, context: PyTorchTrialContext) -> None:
         self.context = context
@@ -38,6 +51,8 @@ class TinyTrial(PyTorchTrial):
         )
 
     def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        if self.hp.get("optimizer") == "adam":
+            return torch.optim.Adam(model.parameters(), lr=self.hp.get("lr", 0.01))
         return torch.optim.SGD(model.parameters(), lr=self.hp.get("lr", 0.1), momentum=0.9)
 
     def build_lr_scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
@@ -54,6 +69,8 @@ class TinyTrial(PyTorchTrial):
     def train_batch(
         self, batch: Any, model: nn.Module, epoch_idx: int, batch_idx: int
     ) -> dict[str, Any]:
+        if batch_idx == self.hp.get("hang_at_batch"):
+            _hang_once(Path(self.hp["marker"]))
         if batch_idx == self.hp.get("fail_at_batch"):
             raise RuntimeError(f"deliberate failure at batch {batch_idx}")
         x, y = batch

@@ -1,0 +1,192 @@
+"""Trainer overhead: the same model, data and seed trained by a hand-written PyTorch loop and by
+`PyTorchTrial` + `Trainer`, in 1 process and in 2-process DDP (gloo), reporting every 100 batches.
+
+    .venv/bin/python bench/trainer_overhead.py [--steps 600] [--repeats 5] [--skip-ddp]
+
+The model is `examples/digits_cnn` (dropout 0, Adam, global batch 32 per process group). Each run
+times the training steps between batch `--warmup` and the last batch from inside `train_batch`, so
+process start, data loading, the final validation and checkpoint are not counted; runs of the two
+loops alternate and the median per-step time of each is reported with the ratio.
+Not a test: figures depend on the machine (see bench/README.md for measured values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples" / "digits_cnn"))
+
+from model_def import DigitsTrial  # noqa: E402
+
+from trainyard.pytorch import PyTorchTrialContext, Trainer  # noqa: E402
+from trainyard.pytorch.local import free_port, rank_env  # noqa: E402
+
+HPARAMS = {"global_batch_size": 32, "lr": 0.003, "n_filters1": 16, "n_filters2": 32, "dropout": 0.0}
+REPORTING_PERIOD = 100
+SEED = 1234
+
+
+class TimedDigitsTrial(DigitsTrial):
+    """DigitsTrial that stamps the clock at batch `warmup` and at the last batch."""
+
+    warmup = 50
+    last = 0
+    stamps: dict[int, float] = {}  # noqa: RUF012  # one trial per process
+
+    def train_batch(
+        self, batch: Any, model: torch.nn.Module, epoch_idx: int, batch_idx: int
+    ) -> dict[str, Any]:
+        if batch_idx in (self.warmup, self.last):
+            self.stamps[batch_idx] = time.perf_counter()
+        return super().train_batch(batch, model, epoch_idx, batch_idx)
+
+
+def hand_loop(steps: int, warmup: int) -> float:
+    """The loop a user would write: DDP, DistributedSampler, Adam, loss logged every 100."""
+    rank, size = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    torch.manual_seed(SEED)
+    context = PyTorchTrialContext.build(
+        HPARAMS, rank=rank, size=size, local_rank=rank, device=torch.device("cpu"), trial_seed=SEED
+    )
+    trial = DigitsTrial(context)
+    model = trial.build_model()
+    if size > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = trial.build_optimizer(model)
+    data = trial.build_training_data()
+    sampler = torch.utils.data.DistributedSampler(data, size, rank, seed=SEED, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        data, batch_size=context.per_slot_batch_size, sampler=sampler, drop_last=True
+    )
+    model.train()
+    step, epoch, window, reported = 0, 0, torch.zeros(()), []
+    start = 0.0
+    while step < steps:
+        sampler.set_epoch(epoch)
+        for x, y in loader:
+            if step == warmup:
+                start = time.perf_counter()
+            if step == steps - 1:
+                return (time.perf_counter() - start) / (steps - 1 - warmup)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            window = window + loss.detach()
+            step += 1
+            if step % REPORTING_PERIOD == 0:
+                if size > 1:
+                    dist.all_reduce(window)
+                reported.append((step, window.item() / REPORTING_PERIOD / size))
+                window = torch.zeros(())
+        epoch += 1
+    raise AssertionError("unreachable")
+
+
+def trainer_loop(steps: int, warmup: int) -> float:
+    """The same training through `trainyard.core.init()` local mode and the Trainer."""
+    import trainyard.core as core
+
+    TimedDigitsTrial.warmup, TimedDigitsTrial.last = warmup, steps - 1
+    config = {
+        "name": "bench-trainer-overhead",
+        "entrypoint": "model_def:DigitsTrial",
+        "hyperparameters": HPARAMS,
+        "reproducibility": {"experiment_seed": SEED},
+        "searcher": {
+            "name": "single",
+            "metric": "validation_loss",
+            "max_length": {"batches": steps},
+        },
+    }
+    on = dist.is_initialized()
+    distributed = core.DistributedContext.from_torch_distributed() if on else None
+    with (
+        tempfile.TemporaryDirectory() as run_dir,
+        core.init(distributed=distributed, config=config, run_dir=run_dir) as ctx,
+    ):
+        Trainer(TimedDigitsTrial, ctx, reporting_period=REPORTING_PERIOD).fit()
+    stamps = TimedDigitsTrial.stamps
+    return (stamps[steps - 1] - stamps[warmup]) / (steps - 1 - warmup)
+
+
+def worker(kind: str, steps: int, warmup: int) -> None:
+    """One rank of a 2-process run: print this rank's per-step seconds as JSON."""
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    seconds = (hand_loop if kind == "hand" else trainer_loop)(steps, warmup)
+    if dist.get_rank() == 0:
+        print(json.dumps({"per_step_s": seconds}), flush=True)
+    dist.destroy_process_group()
+
+
+def run_ddp(kind: str, steps: int, warmup: int) -> float:
+    port = free_port()
+    cmd = [sys.executable, __file__, "--worker", kind, "--steps", str(steps)]
+    cmd += ["--warmup", str(warmup)]
+    env = dict(os.environ)
+    procs = [
+        subprocess.Popen(cmd, env=rank_env(env, r, 2, port), stdout=subprocess.PIPE, text=True)
+        for r in range(2)
+    ]
+    outs = [p.communicate()[0] for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit(f"a DDP {kind} rank failed: exit codes {[p.returncode for p in procs]}")
+    line = next(ln for out in outs for ln in out.splitlines() if ln.startswith("{"))
+    seconds: float = json.loads(line)["per_step_s"]
+    return seconds
+
+
+def measure(label: str, run_one: Any, repeats: int) -> None:
+    hand: list[float] = []
+    trainer: list[float] = []
+    for _ in range(repeats):
+        hand.append(run_one("hand"))
+        trainer.append(run_one("trainer"))
+    h, t = statistics.median(hand), statistics.median(trainer)
+    print(
+        f"{label:<14} hand loop {h * 1e3:7.3f} ms/step   Trainer {t * 1e3:7.3f} ms/step   "
+        f"ratio {t / h:6.3f}  (overhead {100 * (t / h - 1):+.1f}%, median of {repeats})",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-ddp", action="store_true")
+    parser.add_argument("--worker", choices=["hand", "trainer"])
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.steps, args.warmup)
+        return
+    torch.set_num_threads(1)
+    print(f"$ {Path(sys.executable).name} bench/trainer_overhead.py " + " ".join(sys.argv[1:]))
+    print(f"torch {torch.__version__}, CPU, 1 thread per process, {args.steps} steps")
+
+    def single(kind: str) -> float:
+        return (hand_loop if kind == "hand" else trainer_loop)(args.steps, args.warmup)
+
+    measure("1 process", single, args.repeats)
+    if not args.skip_ddp:
+        measure("2-proc DDP", lambda kind: run_ddp(kind, args.steps, args.warmup), args.repeats)
+
+
+if __name__ == "__main__":
+    main()
