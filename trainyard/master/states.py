@@ -213,7 +213,7 @@ def _explain(current: _Lifecycle, target: _Lifecycle, subject: str) -> str:
     if current == target:
         return f"{head}: it is already {current.value}"
     if current.value == "DELETING":
-        return f"{head}: it is being deleted"
+        return f"{head}: it is being deleted (DELETING)"
     if current.is_terminal:
         fix = ""
         if isinstance(current, ExperimentState) and target in (E.ACTIVE, E.PAUSED):
