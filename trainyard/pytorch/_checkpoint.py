@@ -2,12 +2,14 @@
 
 A checkpoint directory holds `trainer_state.pt`: the full (unsharded) model and optimizer state,
 the LR scheduler and GradScaler state, `steps_completed`, the sampler position
-(`epoch`, `batch_in_epoch`) and, per rank, every RNG state and the pending training-metric window.
+(`epoch`, `batch_in_epoch`) and, per rank (`per_rank[r]`, bytes from `pack`), every RNG state
+and the pending training-metric window.
 Files the trial adds in `on_checkpoint_save` sit beside it.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,23 @@ def build_state(
         "world_size": c.world_size,
         "per_rank": per_rank,
     }
+
+
+def pack(obj: dict[str, Any]) -> bytes:
+    """Serialize one rank's state (RNG, metric window) to bytes.
+
+    Object collectives are given bytes, not tensors: pickling tensors through
+    `gather_object` breaks in some torch versions.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def unpack(blob: bytes) -> dict[str, Any]:
+    """Inverse of `pack`."""
+    obj: dict[str, Any] = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    return obj
 
 
 def write_state(directory: Path, state: dict[str, Any]) -> None:

@@ -292,7 +292,7 @@ class Trainer:
         if self.last_checkpoint_step == self.steps:
             return self.last_checkpoint
         d = self.core.distributed
-        local = {"rng": capture_rng_state(), "window": self.window.state()}
+        local = ckpt.pack({"rng": capture_rng_state(), "window": self.window.state()})
         per_rank = d.gather(local) if d.size > 1 else [local]
         model_sd, optim_sd = ckpt.gather_model_optimizer(self.c)
         uuid: str | None = None
@@ -340,7 +340,9 @@ class Trainer:
         ckpt.apply_state(self.c, state)
         self.steps = int(state["steps_completed"])
         per_rank = state["per_rank"]
-        mine = per_rank[self.context.rank] if len(per_rank) == self.context.size else per_rank[0]
+        mine = ckpt.unpack(
+            per_rank[self.context.rank] if len(per_rank) == self.context.size else per_rank[0]
+        )
         restore_rng_state(mine["rng"])
         self.window.load(mine["window"])
         trainer = state.get("trainer", {})

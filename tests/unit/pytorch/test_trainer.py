@@ -13,6 +13,7 @@ from tiny_trial import TinyTrial
 
 from trainyard.errors import ConfigError, TrainyardError
 from trainyard.pytorch import Trainer
+from trainyard.pytorch._checkpoint import unpack
 
 
 def config(**kw: Any) -> SimpleNamespace:
@@ -70,7 +71,8 @@ def test_checkpoint_holds_everything_needed_to_resume(make_core: CoreFactory) ->
     assert state["optimizer"]["state"], "momentum buffers are saved"
     assert state["lr_scheduler"]["last_epoch"] == 1
     assert "grad_scaler" in state
-    (rank0,) = state["per_rank"]
+    (blob,) = state["per_rank"]
+    rank0 = unpack(blob)
     assert set(rank0["rng"]) >= {"python", "numpy", "torch"}
     assert state["trainer"]["last_validation_step"] == 11
 
