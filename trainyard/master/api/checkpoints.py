@@ -12,13 +12,14 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from trainyard.errors import CheckpointError, NotFoundError
+from trainyard.errors import NotFoundError
 from trainyard.master.api import _reads
 from trainyard.master.api.deps import Context
 from trainyard.master.api.schemas import CheckpointOut, checkpoint_out
 from trainyard.master.settings import MasterSettings
+from trainyard.storage import CheckpointStorage, storage_from_config
 
-__all__ = ["checkpoint_dir", "router"]
+__all__ = ["checkpoint_storage", "router"]
 
 router = APIRouter(tags=["checkpoints"])
 
@@ -29,23 +30,13 @@ def get_checkpoint(ctx: Context, uuid: str) -> CheckpointOut:
         return checkpoint_out(_reads.get_checkpoint(session, uuid))
 
 
-def checkpoint_dir(storage: dict[str, Any], settings: MasterSettings, uuid: str) -> Path:
-    """Where a checkpoint's files are on this machine, from an experiment's
-    `checkpoint_storage` section (shared_fs / directory); `CheckpointError` for remote storage."""
-    kind = storage.get("type") or "shared_fs"
-    if kind == "directory" and storage.get("container_path"):
-        return Path(storage["container_path"]).expanduser() / uuid
-    if kind == "fsspec":
-        raise CheckpointError(
-            f"checkpoint {uuid} is in remote storage ({storage.get('url')}); "
-            "download it from there with fsspec"
-        )
-    host = storage.get("host_path")
-    base = Path(host).expanduser() if host else settings.checkpoint_root
-    sub = storage.get("storage_path")
-    if sub:
-        base = base / sub if not Path(sub).is_absolute() else Path(sub)
-    return base / uuid
+def checkpoint_storage(storage: dict[str, Any], settings: MasterSettings) -> CheckpointStorage:
+    """The storage an experiment's `checkpoint_storage` section names; a `shared_fs` section
+    without `host_path` means the master's `checkpoint_root`."""
+    cfg = dict(storage)
+    if cfg.get("type", "shared_fs") == "shared_fs" and not cfg.get("host_path"):
+        cfg["host_path"] = str(settings.checkpoint_root)
+    return storage_from_config(cfg)
 
 
 @router.get("/checkpoints/{uuid}/download", response_class=FileResponse)
@@ -58,14 +49,19 @@ def download_checkpoint(ctx: Context, uuid: str) -> FileResponse:
         state = ckpt.state
     if state != "ACTIVE":
         raise NotFoundError(f"checkpoint {uuid} was deleted ({state}); its files are gone")
-    src = checkpoint_dir(storage, ctx.settings, uuid)
-    if not src.is_dir():
-        raise NotFoundError(f"checkpoint {uuid}: its files are not at {src}")
+    store = checkpoint_storage(storage, ctx.settings)
     fd, tmp = tempfile.mkstemp(suffix=".tar.gz")
     os.close(fd)
-    with tarfile.open(tmp, "w:gz") as tar:
-        for path in sorted(src.rglob("*")):
-            tar.add(path, arcname=path.relative_to(src).as_posix(), recursive=False)
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            src = Path(work) / uuid
+            store.download(uuid, src)  # verifies the manifest; CheckpointError if corrupt
+            with tarfile.open(tmp, "w:gz") as tar:
+                for path in sorted(src.rglob("*")):
+                    tar.add(path, arcname=path.relative_to(src).as_posix(), recursive=False)
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return FileResponse(
         tmp,
         media_type="application/gzip",
