@@ -7,6 +7,7 @@ got 'FOO'`. Our own rules (type `problem`) already carry their final text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,14 +17,22 @@ from pydantic_core import ErrorDetails
 from trainyard.config._problems import PROBLEM, show
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 def format_path(loc: Sequence[str | int], root: str = "") -> str:
-    """`("searcher", "bracket_rungs", 0)` → `searcher.bracket_rungs[0]`; `()` → `config`."""
+    """`("searcher", "bracket_rungs", 0)` → `searcher.bracket_rungs[0]`; `()` → `config`.
+
+    A key that is not a plain word is quoted: `hyperparameters['a.b']`.
+    """
     text = root
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            text += f"[{part!r}]"
         else:
-            text += f".{part}" if text else str(part)
+            text += f".{part}" if text else part
     return text or "config"
 
 

@@ -66,6 +66,12 @@ class ExperimentConfig(Section):
         """Lines such as `bind_mounts: not supported, ignored`; empty when nothing was ignored."""
         return self._warnings
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is equal; `warnings` (how the input was spelled) do not count."""
+        if not isinstance(other, ExperimentConfig):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
     @property
     def length_unit(self) -> str | None:
         """Same as `searcher_length_unit(self)`."""

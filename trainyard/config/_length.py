@@ -42,6 +42,8 @@ class Length(BaseModel):
     def _from_unit_map(cls, data: Any) -> Any:
         if isinstance(data, Length) or (isinstance(data, dict) and "unit" in data):
             return data
+        if data is None:
+            raise _invalid((), "required", data)  # an optional Length never gets here with None
         if not isinstance(data, dict):
             raise _invalid((), f"must be a map like {{batches: 1000}}, got {show(data)}", data)
         problems = [

@@ -84,10 +84,11 @@ def _read(source: ConfigSource) -> dict[str, Any]:
         data = _parse_yaml(text, str(path))
     else:
         data = _parse_yaml(source, "config")
+    if data is None:
+        raise ConfigError("config: is empty; it needs at least entrypoint and searcher")
     if not isinstance(data, dict):
-        raise ConfigError(
-            f"config: must be a map of fields (name, entrypoint, ...), got {show(data)}"
-        )
+        rule = "must be a map of fields (name, entrypoint, searcher, ...)"
+        raise ConfigError(f"config: {rule}, got {show(data)}")
     return data
 
 
@@ -103,9 +104,10 @@ def _parse_yaml(text: str, where: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise ConfigError(f"{where}: invalid YAML at {at}: {exc.problem}") from None
+        problem = " ".join(str(exc.problem).split())
+        raise ConfigError(f"{where}: invalid YAML at {at}: {problem}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: invalid YAML: {exc}") from None
+        raise ConfigError(f"{where}: invalid YAML: {' '.join(str(exc).split())}") from None
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:

@@ -1,0 +1,131 @@
+"""`load_experiment_config` reads paths, YAML text and dicts, and says clearly what it cannot read."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from trainyard.config import ExperimentConfig, load_experiment_config
+
+YAML_TEXT = """\
+name: from-text
+entrypoint: model_def:MyTrial
+searcher:
+  name: single
+  metric: loss
+  max_length:
+    batches: 100
+"""
+
+
+def test_reads_a_path_object(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(YAML_TEXT)
+    assert load_experiment_config(path).name == "from-text"
+
+
+def test_reads_a_path_given_as_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "experiment.conf"  # any existing file, whatever its suffix
+    path.write_text(YAML_TEXT)
+    assert load_experiment_config(str(path)).name == "from-text"
+
+
+def test_reads_yaml_text() -> None:
+    config = load_experiment_config(YAML_TEXT)
+    assert isinstance(config, ExperimentConfig)
+    assert config.searcher.metric == "loss"
+
+
+def test_reads_a_dict_without_modifying_it(minimal: dict[str, Any]) -> None:
+    minimal["environment"] = {"environment_variables": ["A=1"]}
+    minimal["bind_mounts"] = []
+    before = copy.deepcopy(minimal)
+    config = load_experiment_config(minimal)
+    assert config.environment.environment_variables == {"A": "1"}
+    assert minimal == before
+
+
+def test_a_missing_file_is_one_line_naming_it(errors: Callable[[Any], list[str]]) -> None:
+    assert errors("does/not/exist.yaml") == [
+        "does/not/exist.yaml: cannot read the config: No such file or directory"
+    ]
+
+
+def test_a_directory_is_not_a_config(tmp_path: Path, errors: Callable[[Any], list[str]]) -> None:
+    (lines,) = errors(tmp_path)
+    assert lines.startswith(f"{tmp_path}: cannot read the config: ")
+
+
+def test_invalid_yaml_names_line_and_column(errors: Callable[[Any], list[str]]) -> None:
+    assert errors("name: x\nsearcher: [1, 2\n") == [
+        "config: invalid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_invalid_yaml_in_a_file_names_the_file(
+    tmp_path: Path, errors: Callable[[Any], list[str]]
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nsearcher: a: b\n")
+    assert errors(path) == [
+        f"{path}: invalid YAML at line 2, column 12: mapping values are not allowed here"
+    ]
+
+
+def test_a_duplicate_key_is_refused(errors: Callable[[Any], list[str]]) -> None:
+    text = "entrypoint: a:B\nsearcher: {name: single, metric: m}\nentrypoint: c:D\n"
+    assert errors(text) == ["config: invalid YAML at line 3, column 1: duplicate key 'entrypoint'"]
+
+
+def test_a_duplicate_key_in_a_nested_map_is_refused(errors: Callable[[Any], list[str]]) -> None:
+    text = "searcher:\n  metric: a\n  metric: b\n"
+    assert errors(text) == ["config: invalid YAML at line 3, column 3: duplicate key 'metric'"]
+
+
+def test_an_empty_document_says_what_is_needed(errors: Callable[[Any], list[str]]) -> None:
+    expected = ["config: is empty; it needs at least entrypoint and searcher"]
+    assert errors("") == expected
+    assert errors("# only a comment\n") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"), [("- a\n- b\n", "['a', 'b']"), ("just words", "'just words'")]
+)
+def test_the_document_must_be_a_map(
+    text: str, shown: str, errors: Callable[[Any], list[str]]
+) -> None:
+    assert errors(text) == [
+        f"config: must be a map of fields (name, entrypoint, searcher, ...), got {shown}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("1e-5", 1e-5), ("-2E3", -2000.0), ("3.5e+2", 350.0), ("1.0e-3", 1e-3), ("12", 12)],
+)
+def test_exponent_numbers_are_numbers_as_in_determined(written: str, value: float) -> None:
+    # PyYAML alone reads `1e-5` as a string; Determined (Go YAML) reads it as a number.
+    config = load_experiment_config(YAML_TEXT + f"hyperparameters:\n  weight_decay: {written}\n")
+    val = config.hyperparameters["weight_decay"].val  # type: ignore[union-attr]
+    assert val == value
+    assert type(val) is type(value)
+
+
+def test_strings_that_look_like_words_stay_strings() -> None:
+    text = YAML_TEXT + "data:\n  tag: e5\n  version: 1.2.3\n"
+    assert load_experiment_config(text).data == {"tag": "e5", "version": "1.2.3"}
+
+
+def test_unsafe_yaml_tags_are_refused(errors: Callable[[Any], list[str]]) -> None:
+    (line,) = errors(YAML_TEXT + "data: !!python/object/apply:os.system ['true']\n")
+    assert line.startswith("config: invalid YAML at line 8, column 7: ")
+
+
+def test_yaml_written_by_pyyaml_loads(minimal: dict[str, Any]) -> None:
+    text = yaml.safe_dump(minimal)
+    assert load_experiment_config(text) == load_experiment_config(minimal)
