@@ -96,6 +96,7 @@ def create_app(
         user_api.include_router(module.router)
     app.include_router(user_api)
     app.include_router(users.public_router, prefix=API_PREFIX)
+    app.include_router(trials.shared_router, prefix=API_PREFIX)  # its own identity dependency
     app.include_router(
         trial_api.router, prefix=API_PREFIX, dependencies=[Depends(current_allocation)]
     )

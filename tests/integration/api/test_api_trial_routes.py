@@ -141,3 +141,13 @@ def test_preemption_long_poll_returns_when_asked_to_stop(api: Api) -> None:
     timer.join()
     assert answer == {"preempt": True, "reason": "pause"}
     assert time.monotonic() - started < 5
+
+
+def test_a_trial_reads_its_own_checkpoints_but_no_others(api: Api) -> None:
+    seeded = seed(api.db)
+    own, other = seeded.trial_ids[0], seeded.trial_ids[1]
+    headers = _as_trial(api, seeded)
+    mine = api.http.get(f"/api/v1/trials/{own}/checkpoints", headers=headers)
+    assert mine.status_code == 200 and mine.json()["items"] == []
+    theirs = api.http.get(f"/api/v1/trials/{other}/checkpoints", headers=headers)
+    assert theirs.status_code == 403

@@ -25,8 +25,10 @@ __all__ = [
     "CurrentAllocation",
     "CurrentUser",
     "Identity",
+    "UserOrTrial",
     "current_allocation",
     "current_user",
+    "current_user_or_trial",
     "get_context",
 ]
 
@@ -130,5 +132,17 @@ def current_allocation(request: Request, ctx: Context) -> AllocationIdentity:
     raise HTTPException(401, "unknown allocation token")
 
 
+def current_user_or_trial(request: Request, ctx: Context) -> Identity | AllocationIdentity:
+    """A user, or a trial process (for the few reads a trial needs, e.g. its checkpoints);
+    the route checks that an allocation only reads its own trial."""
+    token = _bearer(request) or request.cookies.get(COOKIE_NAME)
+    if token:
+        alloc = ctx.allocation(token)
+        if alloc is not None:
+            return alloc
+    return current_user(request, ctx)
+
+
 CurrentUser = Annotated[Identity, Depends(current_user)]
+UserOrTrial = Annotated[Identity | AllocationIdentity, Depends(current_user_or_trial)]
 CurrentAllocation = Annotated[AllocationIdentity, Depends(current_allocation)]

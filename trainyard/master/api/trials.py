@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from trainyard.master.api import _reads
-from trainyard.master.api.deps import Context
+from trainyard.master.api.deps import AllocationIdentity, Context, UserOrTrial
 from trainyard.master.api.schemas import CheckpointOut, Page, TrialOut, checkpoint_out, trial_out
 from trainyard.master.db import metrics as metrics_repo
 
-__all__ = ["router"]
+__all__ = ["router", "shared_router"]
 
 router = APIRouter(tags=["trials"])
+shared_router = APIRouter(tags=["trials"])
+"""Routes open to users and to the trial's own allocation."""
 
 
 def _load_trial(ctx: Context, trial_id: int) -> TrialOut:
@@ -72,15 +74,19 @@ def trial_metrics(
     return {"trial_id": trial_id, "group": group, "points": points}
 
 
-@router.get("/trials/{trial_id}/checkpoints", response_model=Page[CheckpointOut])
+@shared_router.get("/trials/{trial_id}/checkpoints", response_model=Page[CheckpointOut])
 def list_trial_checkpoints(
     ctx: Context,
+    caller: UserOrTrial,
     trial_id: int,
     state: str | None = None,
     sort: str = "-created_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[CheckpointOut]:
+    """A trial's checkpoints; a trial's own allocation token may read them too."""
+    if isinstance(caller, AllocationIdentity) and caller.trial_id != trial_id:
+        raise HTTPException(403, f"this token does not open trial {trial_id}")
     with ctx.db.session(read_only=True) as session:
         trial = _reads.get_trial(session, trial_id)
         exp = _reads.get_experiment(session, trial.experiment_id)
