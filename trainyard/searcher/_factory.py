@@ -1,0 +1,170 @@
+"""The one place an experiment config becomes a searcher: `make_searcher`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from trainyard.config import ExperimentConfig, load_experiment_config, searcher_max_length
+from trainyard.errors import ConfigError
+from trainyard.searcher._adaptive import AdaptiveASHA
+from trainyard.searcher._asha import AsyncHalving
+from trainyard.searcher._asha_stopping import AsyncHalvingStopping
+from trainyard.searcher._base import Searcher
+from trainyard.searcher._grid import GridSearch
+from trainyard.searcher._pbt import PBT
+from trainyard.searcher._random import RandomSearch, SingleSearch
+from trainyard.searcher._sha import SyncHalving
+from trainyard.searcher._space import HParamSpace
+
+_Builder = Callable[[Any, HParamSpace, int, ExperimentConfig], Searcher]
+
+
+def make_searcher(config: Any, seed: int | None = None) -> Searcher:
+    """The searcher `config.searcher` describes, seeded with `seed`.
+
+    `config` is an `ExperimentConfig` or anything `load_experiment_config` takes (a path, YAML
+    text, a dict). `seed` defaults to `config.reproducibility.experiment_seed`, so the same config
+    always searches the same way. Bad input raises `ConfigError` with one line per problem.
+    """
+    loaded = config if isinstance(config, ExperimentConfig) else load_experiment_config(config)
+    searcher = loaded.searcher
+    if seed is None:
+        seed = loaded.reproducibility.experiment_seed
+    space = HParamSpace.of(loaded.hyperparameters)
+    return _BUILDERS[searcher.name](searcher, space, seed, loaded)
+
+
+def _length(config: ExperimentConfig) -> int:
+    length = searcher_max_length(config)
+    if length is None:  # pragma: no cover - the config model requires one for these methods
+        raise ConfigError("searcher: needs max_length or time_metric with max_time")
+    return length
+
+
+def _common(s: Any, seed: int) -> dict[str, Any]:
+    return {"smaller_is_better": s.smaller_is_better, "seed": seed}
+
+
+def _single(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return SingleSearch(space, max_length=_length(c), **_common(s, seed))
+
+
+def _grid(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return GridSearch(
+        space,
+        max_length=_length(c),
+        max_concurrent_trials=s.max_concurrent_trials,
+        **_common(s, seed),
+    )
+
+
+def _random(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return RandomSearch(
+        space,
+        max_length=_length(c),
+        max_trials=s.max_trials,
+        max_concurrent_trials=s.max_concurrent_trials,
+        **_common(s, seed),
+    )
+
+
+def _halving(s: Any, c: ExperimentConfig, seed: int) -> dict[str, Any]:
+    return {
+        "max_length": _length(c),
+        "max_trials": s.max_trials,
+        "divisor": s.divisor,
+        "max_concurrent_trials": s.max_concurrent_trials,
+        **_common(s, seed),
+    }
+
+
+def _sync(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return SyncHalving(space, num_rungs=s.num_rungs, **_halving(s, c, seed))
+
+
+def _async(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    trial_driven = s.time_metric is not None
+    if s.stop_once or trial_driven:
+        return AsyncHalvingStopping(
+            space,
+            num_rungs=s.num_rungs,
+            stop_once=s.stop_once,
+            trial_driven=trial_driven,
+            **_halving(s, c, seed),
+        )
+    return AsyncHalving(space, num_rungs=s.num_rungs, **_halving(s, c, seed))
+
+
+def _adaptive(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return AdaptiveASHA(
+        space,
+        max_rungs=s.max_rungs,
+        mode=s.mode,
+        bracket_rungs=s.bracket_rungs,
+        stop_once=s.stop_once,
+        trial_driven=s.time_metric is not None,
+        **_halving(s, c, seed),
+    )
+
+
+def _pbt(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    return PBT(
+        space,
+        population_size=s.population_size,
+        num_rounds=s.num_rounds,
+        length_per_round=s.length_per_round.value,
+        truncate_fraction=s.replace_function.truncate_fraction,
+        resample_probability=s.explore_function.resample_probability,
+        perturb_factor=s.explore_function.perturb_factor,
+        **_common(s, seed),
+    )
+
+
+def _custom(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
+    cls = load_searcher_class(s.searcher_class)
+    try:
+        return cls(  # type: ignore[call-arg]  # the documented CustomSearcher signature
+            space,
+            options=dict(s.options),
+            seed=seed,
+            smaller_is_better=s.smaller_is_better,
+            max_length=searcher_max_length(c),
+        )
+    except TypeError as err:
+        raise ConfigError(
+            f"searcher.searcher_class: {s.searcher_class} could not be built ({err}); it must "
+            "accept (hparam_space, *, options, seed, smaller_is_better, max_length) like "
+            "trainyard.searcher.CustomSearcher"
+        ) from None
+
+
+def load_searcher_class(path: str) -> type[Searcher]:
+    """Import `"pkg.module:Class"`; a ConfigError unless it names a `Searcher` subclass."""
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(
+            f"searcher.searcher_class: cannot import {module_name!r} ({err}); is it on "
+            "PYTHONPATH or in the model directory?"
+        ) from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Searcher)):
+        raise ConfigError(
+            f"searcher.searcher_class: {path} is not a subclass of trainyard.searcher.Searcher"
+        )
+    return cls
+
+
+_BUILDERS: dict[str, _Builder] = {
+    "single": _single,
+    "grid": _grid,
+    "random": _random,
+    "sync_halving": _sync,
+    "async_halving": _async,
+    "adaptive_asha": _adaptive,
+    "pbt": _pbt,
+    "custom": _custom,
+}
