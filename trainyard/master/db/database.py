@@ -44,12 +44,16 @@ def _encode_non_finite(value: Any) -> Any:
     return value
 
 
+# One shared encoder: json.dumps with non-default options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
 def dumps_json(value: Any) -> str:
     """Serialize for a JSON column: non-finite floats become "NaN"/"Infinity"/"-Infinity"."""
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(value)
     except ValueError:
-        return json.dumps(_encode_non_finite(value), allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(_encode_non_finite(value))
 
 
 def normalize_db_url(url: str) -> str:

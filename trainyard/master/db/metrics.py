@@ -13,17 +13,19 @@ here treat NULL and NaN alike: `experiment_metrics` leaves such points out.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from trainyard.errors import NotFoundError, TrainyardError
 from trainyard.master.db.checkpoints import attach_validation
+from trainyard.master.db.database import dumps_json
 from trainyard.master.db.models import Checkpoint, Experiment, Metric, Trial
 
 __all__ = [
@@ -41,8 +43,6 @@ TRAINING = "training"
 VALIDATION = "validation"
 _MAX_LEVEL = 62
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-# Rows per INSERT statement; keeps SQLite under its bound-parameter limit (32766).
-_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -94,45 +94,56 @@ def add_metrics(
 
     Within one batch the last report for a given `steps` wins.
     """
-    trial = session.get(Trial, trial_id)
-    if trial is None:
-        raise NotFoundError(f"trial {trial_id} does not exist")
     if not group or len(group) > 32:
         raise TrainyardError(f"metric group {group!r} must be 1 to 32 characters")
-    experiment = session.get(Experiment, trial.experiment_id)
-    assert experiment is not None  # foreign key
-    rows: dict[int, dict[str, Any]] = {}
+    owner = session.execute(
+        select(Trial.experiment_id, Experiment.searcher_metric, Experiment.smaller_is_better)
+        .join(Experiment, Experiment.id == Trial.experiment_id)
+        .where(Trial.id == trial_id)
+    ).one_or_none()
+    if owner is None:
+        raise NotFoundError(f"trial {trial_id} does not exist")
+    experiment_id, metric_name, smaller_is_better = owner
+    validation = group == VALIDATION
+    rows: dict[int, tuple[Any, ...]] = {}
     for report in reports:
-        rep = report if isinstance(report, MetricReport) else _coerce(report)
-        value = (
-            to_float(rep.metrics.get(experiment.searcher_metric)) if group == VALIDATION else None
+        steps, metrics, timestamp = (
+            (report.steps, report.metrics, report.timestamp)
+            if isinstance(report, MetricReport)
+            else _coerce(report)
         )
-        rows[rep.steps] = {
-            "trial_id": trial_id,
-            "experiment_id": trial.experiment_id,
-            "metric_group": group,
-            "steps": rep.steps,
-            "steps_level": steps_level(rep.steps),
-            "metrics": dict(rep.metrics),
-            "searcher_metric": value,
-            "timestamp": rep.timestamp,
-            "trial_run_id": trial_run_id,
-        }
+        value = to_float(metrics.get(metric_name)) if validation else None
+        rows[steps] = (
+            trial_id,
+            experiment_id,
+            group,
+            steps,
+            steps_level(steps),
+            dumps_json(metrics),
+            value,
+            timestamp,
+            trial_run_id,
+        )
     if not rows:
         return 0
     values = list(rows.values())
-    for start in range(0, len(values), _CHUNK):
-        # Core executemany on the session's connection: no ORM bookkeeping per row.
-        session.connection().execute(_upsert_statement(session), values[start : start + _CHUNK])
-    _maintain_summaries(session, trial, experiment, group, values)
+    # The hot path of ingest: one pre-rendered statement through the driver's executemany
+    # (SQLAlchemy's per-row bind processing costs more than the insert itself here).
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # One statement per batch: each column travels as one array parameter.
+        conn.exec_driver_sql(_upsert_sql("postgresql"), tuple(map(list, zip(*values, strict=True))))
+    else:
+        conn.exec_driver_sql(_upsert_sql(conn.dialect.name), values)
+    _maintain_summaries(session, trial_id, experiment_id, smaller_is_better, group, values)
     return len(values)
 
 
-def _coerce(report: Mapping[str, Any]) -> MetricReport:
+def _coerce(report: Mapping[str, Any]) -> tuple[int, Mapping[str, Any], float]:
     try:
         steps = int(report["steps"])
         metrics = report["metrics"]
-        timestamp = float(report.get("timestamp", 0.0))
+        timestamp = float(report.get("timestamp") or 0.0)
     except (KeyError, TypeError, ValueError) as err:
         raise TrainyardError(
             f"metric report {dict(report)!r} is malformed ({err}); "
@@ -140,68 +151,92 @@ def _coerce(report: Mapping[str, Any]) -> MetricReport:
         ) from None
     if steps < 0 or not isinstance(metrics, Mapping):
         raise TrainyardError(f"metric report at steps {steps}: steps must be >= 0, metrics a map")
-    return MetricReport(steps=steps, metrics=metrics, timestamp=timestamp)
+    return steps, metrics, timestamp
 
 
-def _upsert_statement(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(cast(Table, Metric.__table__))
-    updated = ("metrics", "searcher_metric", "timestamp", "trial_run_id", "steps_level")
-    return stmt.on_conflict_do_update(
-        index_elements=["trial_id", "metric_group", "steps"],
-        set_={name: stmt.excluded[name] for name in updated},
+_COLUMNS = (
+    "trial_id",
+    "experiment_id",
+    "metric_group",
+    "steps",
+    "steps_level",
+    "metrics",
+    "searcher_metric",
+    "timestamp",
+    "trial_run_id",
+)
+_REPLACED = ("metrics", "searcher_metric", "timestamp", "trial_run_id", "steps_level")
+
+
+_PG_ARRAY_TYPES = ("int", "int", "text", "bigint", "smallint", "jsonb", "float8", "float8", "int")
+
+
+@functools.cache
+def _upsert_sql(dialect: str) -> str:
+    """INSERT ... ON CONFLICT (trial_id, metric_group, steps) DO UPDATE, in the driver's style.
+
+    SQLite: one row of `?` for executemany. PostgreSQL: `unnest` of one array per column.
+    """
+    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%s::{t}[]" for t in _PG_ARRAY_TYPES)
+        source = f"SELECT * FROM unnest({arrays})"
+    else:
+        source = f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+    replaced = ", ".join(f'"{c}" = excluded."{c}"' for c in _REPLACED)
+    return (
+        f"INSERT INTO metrics ({columns}) {source} "
+        f'ON CONFLICT ("trial_id", "metric_group", "steps") DO UPDATE SET {replaced}'
     )
 
 
 def _maintain_summaries(
     session: Session,
-    trial: Trial,
-    experiment: Experiment,
+    trial_id: int,
+    experiment_id: int,
+    smaller: bool,
     group: str,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[tuple[Any, ...]],
 ) -> None:
-    max_steps = max(row["steps"] for row in rows)
+    steps_at, json_at, value_at = 3, 5, 6
+    max_steps = max(row[steps_at] for row in rows)
     session.execute(
         update(Trial)
-        .where(Trial.id == trial.id, Trial.total_batches < max_steps)
+        .where(Trial.id == trial_id, Trial.total_batches < max_steps)
         .values(total_batches=max_steps)
     )
     if group != VALIDATION:
         return
     has_checkpoints = session.scalar(
-        select(Checkpoint.uuid).where(Checkpoint.trial_id == trial.id).limit(1)
+        select(Checkpoint.uuid).where(Checkpoint.trial_id == trial_id).limit(1)
     )
     if has_checkpoints is not None:
         for row in rows:
-            attach_validation(
-                session, trial.id, row["steps"], row["metrics"], row["searcher_metric"]
-            )
-    latest = max(rows, key=lambda row: row["steps"])["searcher_metric"]
+            metrics = json.loads(row[json_at])
+            attach_validation(session, trial_id, row[steps_at], metrics, row[value_at])
+    latest = max(rows, key=lambda row: row[steps_at])[value_at]
     if latest is not None:
-        session.execute(update(Trial).where(Trial.id == trial.id).values(latest_validation=latest))
-    candidates = [r["searcher_metric"] for r in rows if r["searcher_metric"] is not None]
+        session.execute(update(Trial).where(Trial.id == trial_id).values(latest_validation=latest))
+    candidates = [r[value_at] for r in rows if r[value_at] is not None]
     candidates = [v for v in candidates if not math.isnan(v)]
     if not candidates:
         return
-    smaller = experiment.smaller_is_better
     best = min(candidates) if smaller else max(candidates)
-    # Conditional UPDATEs: correct under concurrent ingest without reading first.
+    # Conditional UPDATEs: correct under concurrent ingest without reading first. ORM-enabled,
+    # so objects already loaded in this session see the new values.
     session.execute(
         update(Trial)
-        .where(Trial.id == trial.id, _improves(Trial.best_validation, best, smaller))
+        .where(Trial.id == trial_id, _improves(Trial.best_validation, best, smaller))
         .values(best_validation=best)
     )
     session.execute(
         update(Experiment)
         .where(
-            Experiment.id == experiment.id,
+            Experiment.id == experiment_id,
             _improves(Experiment.best_searcher_metric, best, smaller),
         )
-        .values(best_searcher_metric=best, best_trial_id=trial.id)
+        .values(best_searcher_metric=best, best_trial_id=trial_id)
     )
-    session.expire(trial)
-    session.expire(experiment)
 
 
 def _improves(column: Any, value: float, smaller: bool) -> ColumnElement[bool]:
