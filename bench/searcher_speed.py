@@ -48,13 +48,14 @@ def main() -> None:
     problem = LearningCurveProblem(max_length=4**4 * 100, noise=0.002)
     config = build_config(problem, args.trials)
     profiler = cProfile.Profile() if args.profile else None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if profiler is not None:
         profiler.enable()
     result = simulate(config, problem.objective, problem.cost, workers=args.workers, seed=args.seed)
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
 
     print(f"command          {shlex.join(['python', *sys.argv])}")
     machine = platform.processor() or platform.machine()
@@ -62,6 +63,7 @@ def main() -> None:
     print(f"trials           {len(result.trials):,}")
     print(f"searcher events  {result.events:,}")
     print(f"wall seconds     {seconds:.2f}")
+    print(f"CPU seconds      {cpu_seconds:.2f}")
     print(f"events/second    {result.events / seconds:,.0f}")
     print(f"simulated hours  {result.end_time / 3600:,.1f}")
     print(f"utilization      {result.utilization:.1%}")

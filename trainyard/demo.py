@@ -18,9 +18,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from trainyard.config import searcher_max_length
 from trainyard.errors import TrainyardError
 from trainyard.searcher._preview import SearchPreview, preview_search
-from trainyard.searcher._sim_config import max_length_of, resolve_config
+from trainyard.searcher._sim_config import resolve_config
 from trainyard.searcher._sim_synthetic import LearningCurveProblem
 from trainyard.searcher._sim_types import SimulationResult
 from trainyard.searcher._simulate import simulate
@@ -28,6 +29,7 @@ from trainyard.searcher._simulate import simulate
 CANDIDATES = ("examples/digits_cnn/adaptive.yaml", "examples/synthetic/adaptive.yaml")
 WORKERS = 4
 SECONDS_PER_FULL_TRIAL = 3600.0
+NOISE = 0.002
 
 
 def find_config(root: Path) -> Path:
@@ -91,11 +93,11 @@ def run(config_path: Path, console: Console) -> SimulationResult:
     console.print(f"[bold]Config:[/bold] {config_path}")
     console.print(preview_table(preview_search(config)))
 
-    max_length = max_length_of(config.searcher) or 1000
+    max_length = searcher_max_length(config) or 1000
     problem = LearningCurveProblem.for_hyperparameters(
         config.hyperparameters,
         max_length=max_length,
-        noise=0.002,
+        noise=NOISE,
         seconds_per_unit=SECONDS_PER_FULL_TRIAL / max_length,
     )
     smaller = bool(config.searcher.smaller_is_better)
@@ -105,7 +107,7 @@ def run(config_path: Path, console: Console) -> SimulationResult:
         return 1.0 - accuracy if smaller else accuracy
 
     result = simulate(config, objective, problem.cost, workers=WORKERS, seed=0)
-    optimum = problem.best * (1.0 - math.exp(-10.0))
+    optimum = problem.best * (1.0 - math.exp(-20.0))
     known = 1.0 - optimum if smaller else optimum
     best = result.best_metric
     console.print(
@@ -113,7 +115,13 @@ def run(config_path: Path, console: Console) -> SimulationResult:
         f"(a full-length trial takes {SECONDS_PER_FULL_TRIAL / 3600:.0f} h of one slot)"
     )
     console.print(f"  best metric       {best:.4f}" if best is not None else "  best metric  none")
-    console.print(f"  known optimum     {known:.4f}")
+    console.print(
+        f"  known optimum     {known:.4f} at {_format_hparams(problem.optimum())}"
+        f" (metrics carry ±{NOISE} noise)"
+    )
+    limit = getattr(config.searcher, "max_concurrent_trials", None)
+    if limit:
+        console.print(f"  concurrency       at most {limit} trials at once (config)")
     console.print(f"  trials started    {len(result.trials)}")
     console.print(f"  utilization       {result.utilization:.1%}")
     console.print(f"  simulated time    {result.end_time / 3600:.1f} h")

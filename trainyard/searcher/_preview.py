@@ -15,9 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trainyard.searcher._sim_config import halving_rungs, max_length_of, resolve_config
-from trainyard.searcher._sim_types import SimulatedTrial
-from trainyard.searcher._simulate import simulate
+from trainyard.config import searcher_length_unit
+from trainyard.searcher._adaptive import AdaptiveASHA
+from trainyard.searcher._base import Searcher
+from trainyard.searcher._halving import HalvingBase
+from trainyard.searcher._sim_config import report_lengths, resolve_config
+from trainyard.searcher._sim_types import SimulatedTrial, SimulationResult
+from trainyard.searcher._simulate import simulate_searcher
 
 __all__ = ["BracketPreview", "RungPreview", "SearchPreview", "preview_search"]
 
@@ -27,7 +31,7 @@ class RungPreview:
     """One rung: its length, trials that trained at least that far, trials that ended there.
 
     A trial "stops" at the highest rung it reached (its furthest length is at least this rung's
-    and short of the next one's).
+    and short of the next one's); a trial that never reached the first rung is in neither count.
     """
 
     length: int
@@ -88,47 +92,56 @@ def _unit_cost(hparams: Mapping[str, Any], length: int) -> float:
 def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
     """Simulate `config`'s search on one slot and summarise it per bracket and rung.
 
-    `config` is anything `load_experiment_config` takes. Halving searches driven by the searcher
-    get one bracket per distinct first rung; every other search (and trial-driven halving, whose
-    trials all aim at `max_time`) is one bracket whose rungs are the lengths trials ended at.
+    `config` is anything `load_experiment_config` takes. Halving searches list their own rungs
+    (adaptive ASHA one bracket each); any other search is one bracket whose "rungs" are the
+    distinct lengths its trials ended at. Bad config input raises `ConfigError`.
     """
+    # Imported here: the factory imports every search method, which may import this module.
+    from trainyard.searcher._factory import make_searcher
+
     loaded = resolve_config(config)
     sc = loaded.searcher
-    result = simulate(loaded, neutral_metric, _unit_cost, workers=1, seed=seed)
-    top = max_length_of(sc)
-    by_first_rung = halving_rungs(sc) is not None and getattr(sc, "time_metric", None) is None
-    groups: dict[int, list[SimulatedTrial]] = {}
-    for trial in result.trials:
-        key = trial.metrics[0][0] if by_first_rung and trial.metrics else 0
-        groups.setdefault(key, []).append(trial)
+    searcher = make_searcher(loaded, seed=seed)
+    result = simulate_searcher(
+        searcher,
+        neutral_metric,
+        _unit_cost,
+        workers=1,
+        smaller_is_better=bool(sc.smaller_is_better),
+        report_lengths=report_lengths(loaded, searcher),
+    )
     brackets = [
-        _bracket(i, groups[key], top, per_rung=by_first_rung)
-        for i, key in enumerate(sorted(groups))
+        _bracket(i, ladder, trials) for i, (ladder, trials) in enumerate(_plan(searcher, result))
     ]
-    unit = getattr(sc, "time_metric", None) or _length_unit(sc)
     return SearchPreview(
         method=str(sc.name),
-        unit=unit,
+        unit=sc.time_metric or searcher_length_unit(loaded) or "batches",
         brackets=brackets,
         total_trials=len(result.trials),
         total_length=result.total_length,
     )
 
 
-def _bracket(
-    index: int, trials: list[SimulatedTrial], top: int | None, *, per_rung: bool
-) -> BracketPreview:
-    lengths = {length for t in trials for length, _ in t.metrics} if per_rung else set()
-    lengths |= {t.length for t in trials}
-    if per_rung and top is not None:
-        lengths.add(top)
-    ladder = sorted(lengths)
-    ends = sorted(t.length for t in trials)
+def _plan(
+    searcher: Searcher, result: SimulationResult
+) -> list[tuple[list[int], list[SimulatedTrial]]]:
+    """(rung lengths, trials) per bracket."""
+    if isinstance(searcher, AdaptiveASHA):
+        groups: list[list[SimulatedTrial]] = [[] for _ in searcher.brackets]
+        for trial in result.trials:
+            groups[searcher.owner[trial.request_id - 1][0]].append(trial)
+        return [(b.rung_lengths, g) for b, g in zip(searcher.brackets, groups, strict=True)]
+    if isinstance(searcher, HalvingBase):
+        return [(searcher.rung_lengths, result.trials)]
+    return [(sorted({t.length for t in result.trials}), result.trials)]
+
+
+def _bracket(index: int, ladder: list[int], trials: list[SimulatedTrial]) -> BracketPreview:
+    ends = [t.length for t in trials]
     rungs = []
     for i, length in enumerate(ladder):
-        upper = ladder[i + 1] if i + 1 < len(ladder) else None
         reaching = sum(1 for e in ends if e >= length)
-        above = sum(1 for e in ends if upper is not None and e >= upper)
+        above = sum(1 for e in ends if e >= ladder[i + 1]) if i + 1 < len(ladder) else 0
         rungs.append(RungPreview(length, reaching, reaching - above))
     return BracketPreview(
         index=index,
@@ -136,10 +149,3 @@ def _bracket(
         trials=len(trials),
         total_length=sum(t.trained_length for t in trials),
     )
-
-
-def _length_unit(searcher_config: Any) -> str:
-    length = getattr(searcher_config, "max_length", None)
-    if length is None:
-        length = getattr(searcher_config, "length_per_round", None)
-    return str(getattr(length, "unit", "batches"))

@@ -42,7 +42,8 @@ def simulate(
     length. For trial-driven searches (`time_metric`) a trial trains towards `max_time` and
     reports at every rung boundary on the way.
     """
-    from trainyard.searcher._factory import make_searcher  # type: ignore[import-not-found,unused-ignore]
+    # Imported here: the factory imports every search method, and they may import this module.
+    from trainyard.searcher._factory import make_searcher
 
     loaded = resolve_config(config)
     searcher: Searcher = make_searcher(loaded, seed=seed)
@@ -52,7 +53,7 @@ def simulate(
         cost,
         workers=workers,
         smaller_is_better=bool(loaded.searcher.smaller_is_better),
-        report_lengths=report_lengths(loaded.searcher),
+        report_lengths=report_lengths(loaded, searcher),
         max_time=max_time,
     )
 

@@ -23,7 +23,7 @@ def test_the_optimum_is_the_best_any_trial_reaches() -> None:
         for _ in range(500)
     ]
 
-    assert best == pytest.approx(0.95 * (1 - math.exp(-10)))
+    assert best == pytest.approx(0.95 * (1 - math.exp(-20)))
     assert all(problem.objective(h, problem.max_length) < best for h in others)
 
 
