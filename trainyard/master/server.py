@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from trainyard.master.app import create_app
+from trainyard.master.db import Database
 from trainyard.master.settings import MasterSettings, load_master_settings
 
 __all__ = ["main", "serve", "settings_from_options"]
@@ -34,7 +35,16 @@ def settings_from_options(
 
 
 def serve(settings: MasterSettings) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM stop the runtime cleanly via the lifespan)."""
+    """Serve until interrupted (SIGINT/SIGTERM stop the runtime cleanly via the lifespan).
+
+    The schema is checked and migrated before the server starts, so a database problem (a newer
+    schema, a bad URL) is one `TrainyardError` line instead of a failed startup traceback.
+    """
+    db = Database(settings.db_url)
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
