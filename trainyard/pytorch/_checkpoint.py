@@ -85,7 +85,7 @@ def build_state(
     steps_completed: int,
     epoch: int,
     batch_in_epoch: int,
-    per_rank: list[dict[str, Any]],
+    per_rank: list[bytes],
 ) -> dict[str, Any]:
     """The dictionary saved as `trainer_state.pt`."""
     return {

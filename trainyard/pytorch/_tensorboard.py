@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import Any
 
 
-def tensorboard_dir(trial_id: int | None, run_dir: str | Path | None = None) -> Path:
-    """Where this trial's event files go.
+def tensorboard_dir(
+    trial_id: int | None,
+    run_dir: str | Path | None = None,
+    checkpoint_storage: dict[str, Any] | None = None,
+) -> Path:
+    """Where this trial's event files go: `<root>/tensorboard/trial_<id>` (`trial_local` when
+    the trial has no id, i.e. in local mode).
 
-    The first that is known: `run_dir` (the Core API's local run folder), `TRAINYARD_RUN_DIR`,
-    the shared-fs/directory root in `TRAINYARD_CHECKPOINT_STORAGE`, else `./runs`.
+    The root is the first that is known: `run_dir`, `TRAINYARD_RUN_DIR` (the local run folder),
+    the shared-fs/directory root of `checkpoint_storage` (`ctx.info.checkpoint_storage`) or of
+    `TRAINYARD_CHECKPOINT_STORAGE`, else `./runs`.
     """
     root: str | Path | None = run_dir or os.environ.get("TRAINYARD_RUN_DIR")
+    if root is None and checkpoint_storage:
+        root = _checkpoint_root(json.dumps(checkpoint_storage))
     if root is None:
         root = _checkpoint_root(os.environ.get("TRAINYARD_CHECKPOINT_STORAGE"))
     name = f"trial_{trial_id}" if trial_id is not None else "trial_local"

@@ -124,7 +124,7 @@ class Trainer:
         self._build_data()
         self.window = MetricSums(self.device)
         self.tb = TensorBoardSink(
-            tensorboard_dir(info.trial_id, self._run_dir or getattr(self.core, "run_dir", None))
+            tensorboard_dir(info.trial_id, self._run_dir, getattr(info, "checkpoint_storage", None))
             if self._tensorboard and d.is_chief
             else None
         )
