@@ -16,7 +16,6 @@ from pydantic_core import ErrorDetails
 
 from trainyard.config._problems import PROBLEM, show
 
-
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -48,6 +47,7 @@ def _ctx(err: ErrorDetails, key: str) -> Any:
 
 _RULES: dict[str, Callable[[ErrorDetails], str]] = {
     "missing": lambda err: "required",
+    "extra_forbidden": lambda err: "unknown field",
     "int_type": lambda err: "must be an integer",
     "int_parsing": lambda err: "must be an integer",
     "int_from_float": lambda err: "must be an integer",
@@ -69,7 +69,7 @@ _RULES: dict[str, Callable[[ErrorDetails], str]] = {
     "too_short": lambda err: "must not be empty",
     "string_too_short": lambda err: "must not be empty",
 }
-_NO_VALUE = frozenset({PROBLEM, "missing"})
+_NO_VALUE = frozenset({PROBLEM, "missing", "extra_forbidden"})
 
 
 def _choices(err: ErrorDetails) -> str:

@@ -112,13 +112,15 @@ def test_python_construction_validates_like_yaml() -> None:
     config = ExperimentConfig(
         entrypoint="m:T",
         searcher=SingleSearcherConfig(metric="loss", max_length=Length(unit="batches", value=5)),
-        hyperparameters={"lr": 0.1},
+        hyperparameters={"lr": 0.1},  # type: ignore[dict-item]  # bare constants too, as in YAML
     )
     assert config.hyperparameters["lr"].val == 0.1  # type: ignore[union-attr]
     assert config == load_experiment_config(
-        {"entrypoint": "m:T", "searcher": {"name": "single", "metric": "loss",
-                                          "max_length": {"batches": 5}},
-         "hyperparameters": {"lr": 0.1}}
+        {
+            "entrypoint": "m:T",
+            "searcher": {"name": "single", "metric": "loss", "max_length": {"batches": 5}},
+            "hyperparameters": {"lr": 0.1},
+        }
     )
 
 
@@ -161,7 +163,9 @@ def test_python_construction_validates_like_yaml() -> None:
         ({"xyz": 1}, "xyz: unknown field"),
     ],
 )
-def test_top_level_errors(changes: dict[str, Any], line: str, config_with: With, errors: Errors) -> None:
+def test_top_level_errors(
+    changes: dict[str, Any], line: str, config_with: With, errors: Errors
+) -> None:
     assert errors(config_with(**changes)) == [line]
 
 
@@ -175,7 +179,11 @@ class TestEnvironment:
         env = {"environment_variables": {"A": "x", "N": 4, "F": 0.5, "T": True, "OFF": False}}
         config = load_experiment_config(config_with(environment=env))
         assert config.environment.environment_variables == {
-            "A": "x", "N": "4", "F": "0.5", "T": "true", "OFF": "false"
+            "A": "x",
+            "N": "4",
+            "F": "0.5",
+            "T": "true",
+            "OFF": "false",
         }
 
     def test_every_bad_entry_is_reported(self, config_with: With, errors: Errors) -> None:
@@ -209,7 +217,7 @@ class TestEnvironment:
 
 class TestCheckpointStorage:
     def test_shared_fs(self, config_with: With) -> None:
-        storage = {
+        storage: dict[str, Any] = {
             "type": "shared_fs",
             "host_path": "/mnt/ckpt",
             "storage_path": "team/a",
@@ -240,37 +248,73 @@ class TestCheckpointStorage:
     @pytest.mark.parametrize(
         ("storage", "lines"),
         [
-            ("/mnt/ckpt", ["checkpoint_storage: must be a map or a URL like s3://bucket/prefix, "
-                           "got '/mnt/ckpt'"]),
-            ({"type": "directory"}, ["checkpoint_storage.container_path: required for type directory"]),
+            (
+                "/mnt/ckpt",
+                [
+                    "checkpoint_storage: must be a map or a URL like s3://bucket/prefix, "
+                    "got '/mnt/ckpt'"
+                ],
+            ),
+            (
+                {"type": "directory"},
+                ["checkpoint_storage.container_path: required for type directory"],
+            ),
             ({"type": "fsspec"}, ["checkpoint_storage.url: required for type fsspec"]),
-            ({"type": "fsspec", "url": "bucket/p"},
-             ["checkpoint_storage.url: must be a URL like s3://bucket/prefix, got 'bucket/p'"]),
-            ({"host_path": "ckpt"},
-             ["checkpoint_storage.host_path: must be an absolute path, got 'ckpt'"]),
-            ({"type": "directory", "container_path": "rel"},
-             ["checkpoint_storage.container_path: must be an absolute path, got 'rel'"]),
-            ({"host_path": "/a", "storage_path": "../up"},
-             ["checkpoint_storage.storage_path: must not contain '..'"]),
-            ({"host_path": "/a", "url": "s3://b"}, ["checkpoint_storage.url: only for type fsspec"]),
-            ({"type": "fsspec", "url": "s3://b", "host_path": "/a", "container_path": "/c"},
-             ["checkpoint_storage.host_path: only for type shared_fs",
-              "checkpoint_storage.container_path: only for type directory"]),
-            ({"type": "nfs"},
-             ["checkpoint_storage.type: must be one of shared_fs, directory, fsspec, got 'nfs'"]),
+            (
+                {"type": "fsspec", "url": "bucket/p"},
+                ["checkpoint_storage.url: must be a URL like s3://bucket/prefix, got 'bucket/p'"],
+            ),
+            (
+                {"host_path": "ckpt"},
+                ["checkpoint_storage.host_path: must be an absolute path, got 'ckpt'"],
+            ),
+            (
+                {"type": "directory", "container_path": "rel"},
+                ["checkpoint_storage.container_path: must be an absolute path, got 'rel'"],
+            ),
+            (
+                {"host_path": "/a", "storage_path": "../up"},
+                ["checkpoint_storage.storage_path: must not contain '..'"],
+            ),
+            (
+                {"host_path": "/a", "url": "s3://b"},
+                ["checkpoint_storage.url: only for type fsspec"],
+            ),
+            (
+                {"type": "fsspec", "url": "s3://b", "host_path": "/a", "container_path": "/c"},
+                [
+                    "checkpoint_storage.host_path: only for type shared_fs",
+                    "checkpoint_storage.container_path: only for type directory",
+                ],
+            ),
+            (
+                {"type": "nfs"},
+                ["checkpoint_storage.type: must be one of shared_fs, directory, fsspec, got 'nfs'"],
+            ),
             ({"save_trial_best": -1}, ["checkpoint_storage.save_trial_best: must be >= 0, got -1"]),
-            ({"save_trial_latst": 1},
-             ["checkpoint_storage.save_trial_latst: unknown field (did you mean "
-              "'save_trial_latest'?)"]),
+            (
+                {"save_trial_latst": 1},
+                [
+                    "checkpoint_storage.save_trial_latst: unknown field (did you mean "
+                    "'save_trial_latest'?)"
+                ],
+            ),
         ],
     )
-    def test_errors(self, storage: Any, lines: list[str], config_with: With, errors: Errors) -> None:
+    def test_errors(
+        self, storage: Any, lines: list[str], config_with: With, errors: Errors
+    ) -> None:
         assert errors(config_with(checkpoint_storage=storage)) == lines
 
 
 class TestResources:
     def test_every_field(self, config_with: With) -> None:
-        resources = {"slots_per_trial": 4, "priority": 1, "resource_pool": "gpu", "max_slots": 8}
+        resources: dict[str, Any] = {
+            "slots_per_trial": 4,
+            "priority": 1,
+            "resource_pool": "gpu",
+            "max_slots": 8,
+        }
         config = load_experiment_config(config_with(resources=resources))
         assert config.resources == ResourcesConfig(**resources)
 
@@ -287,8 +331,10 @@ class TestResources:
             ({"priority": 100}, "resources.priority: must be <= 99, got 100"),
             ({"max_slots": 0}, "resources.max_slots: must be >= 1, got 0"),
             ({"resource_pool": 3}, "resources.resource_pool: must be a string, got 3"),
-            ({"slots_per_trail": 2},
-             "resources.slots_per_trail: unknown field (did you mean 'slots_per_trial'?)"),
+            (
+                {"slots_per_trail": 2},
+                "resources.slots_per_trail: unknown field (did you mean 'slots_per_trial'?)",
+            ),
         ],
     )
     def test_errors(self, resources: Any, line: str, config_with: With, errors: Errors) -> None:

@@ -90,44 +90,83 @@ def test_a_null_space_is_empty(config_with: With) -> None:
 @pytest.mark.parametrize(
     ("space", "lines"),
     [
-        ({"lr": {"type": "double", "minval": 0.5, "maxval": 0.1}},
-         ["hyperparameters.lr.minval: must be < maxval (0.1), got 0.5"]),
-        ({"lr": {"type": "double", "minval": 0.5, "maxval": 0.5}},
-         ["hyperparameters.lr.minval: must be < maxval (0.5), got 0.5"]),
-        ({"lr": {"type": "log", "minval": -1, "maxval": -3}},
-         ["hyperparameters.lr.minval: must be < maxval (-3), got -1"]),
-        ({"n": {"type": "int", "minval": 9, "maxval": 3}},
-         ["hyperparameters.n.minval: must be <= maxval (3), got 9"]),
-        ({"n": {"type": "int", "minval": 1.5, "maxval": 3}},
-         ["hyperparameters.n.minval: must be an integer, got 1.5"]),
+        (
+            {"lr": {"type": "double", "minval": 0.5, "maxval": 0.1}},
+            ["hyperparameters.lr.minval: must be < maxval (0.1), got 0.5"],
+        ),
+        (
+            {"lr": {"type": "double", "minval": 0.5, "maxval": 0.5}},
+            ["hyperparameters.lr.minval: must be < maxval (0.5), got 0.5"],
+        ),
+        (
+            {"lr": {"type": "log", "minval": -1, "maxval": -3}},
+            ["hyperparameters.lr.minval: must be < maxval (-3), got -1"],
+        ),
+        (
+            {"n": {"type": "int", "minval": 9, "maxval": 3}},
+            ["hyperparameters.n.minval: must be <= maxval (3), got 9"],
+        ),
+        (
+            {"n": {"type": "int", "minval": 1.5, "maxval": 3}},
+            ["hyperparameters.n.minval: must be an integer, got 1.5"],
+        ),
         ({"n": {"type": "int", "minval": 1}}, ["hyperparameters.n.maxval: required"]),
-        ({"n": {"type": "int", "minval": 1, "maxval": 3, "count": 0}},
-         ["hyperparameters.n.count: must be >= 1, got 0"]),
-        ({"d": {"type": "double", "minval": "a", "maxval": 1}},
-         ["hyperparameters.d.minval: must be a number, got 'a'"]),
-        ({"d": {"type": "double", "minval": 0, "maxval": float("inf")}},
-         ["hyperparameters.d.maxval: must be a finite number, got inf"]),
-        ({"l": {"type": "log", "minval": 0, "maxval": 1, "base": 1}},
-         ["hyperparameters.l.base: must not be 1"]),
-        ({"l": {"type": "log", "minval": 0, "maxval": 1, "base": 0}},
-         ["hyperparameters.l.base: must be > 0, got 0"]),
-        ({"k": {"type": "categorical", "vals": []}},
-         ["hyperparameters.k.vals: must not be empty, got []"]),
+        (
+            {"n": {"type": "int", "minval": 1, "maxval": 3, "count": 0}},
+            ["hyperparameters.n.count: must be >= 1, got 0"],
+        ),
+        (
+            {"d": {"type": "double", "minval": "a", "maxval": 1}},
+            ["hyperparameters.d.minval: must be a number, got 'a'"],
+        ),
+        (
+            {"d": {"type": "double", "minval": 0, "maxval": float("inf")}},
+            ["hyperparameters.d.maxval: must be a finite number, got inf"],
+        ),
+        (
+            {"l": {"type": "log", "minval": 0, "maxval": 1, "base": 1}},
+            ["hyperparameters.l.base: must not be 1"],
+        ),
+        (
+            {"l": {"type": "log", "minval": 0, "maxval": 1, "base": 0}},
+            ["hyperparameters.l.base: must be > 0, got 0"],
+        ),
+        (
+            {"k": {"type": "categorical", "vals": []}},
+            ["hyperparameters.k.vals: must not be empty, got []"],
+        ),
         ({"k": {"type": "categorical"}}, ["hyperparameters.k.vals: required"]),
-        ({"k": {"type": "categorical", "vals": "ab"}},
-         ["hyperparameters.k.vals: must be a list, got 'ab'"]),
+        (
+            {"k": {"type": "categorical", "vals": "ab"}},
+            ["hyperparameters.k.vals: must be a list, got 'ab'"],
+        ),
         ({"c": {"type": "const"}}, ["hyperparameters.c.val: required"]),
-        ({"x": {"type": "float", "minval": 0, "maxval": 1}},
-         ["hyperparameters.x.type: must be one of const, int, double, log, categorical, "
-          "got 'float'"]),
-        ({"x": {"type": "int", "minval": 0, "maxval": 1, "step": 1}},
-         ["hyperparameters.x.step: unknown field"]),
-        ({"x": {"type": "double", "minval": 0, "maxval": 1, "cout": 3}},
-         ["hyperparameters.x.cout: unknown field (did you mean 'count'?)"]),
-        ({"a.b": 1}, ["hyperparameters['a.b']: a hyperparameter name must be a non-empty string "
-                      "without '.'"]),
-        ({"g": {"": 1}}, ["hyperparameters.g['']: a hyperparameter name must be a non-empty string "
-                          "without '.'"]),
+        (
+            {"x": {"type": "float", "minval": 0, "maxval": 1}},
+            [
+                "hyperparameters.x.type: must be one of const, int, double, log, categorical, "
+                "got 'float'"
+            ],
+        ),
+        (
+            {"x": {"type": "int", "minval": 0, "maxval": 1, "step": 1}},
+            ["hyperparameters.x.step: unknown field"],
+        ),
+        (
+            {"x": {"type": "double", "minval": 0, "maxval": 1, "cout": 3}},
+            ["hyperparameters.x.cout: unknown field (did you mean 'count'?)"],
+        ),
+        (
+            {"a.b": 1},
+            [
+                "hyperparameters['a.b']: a hyperparameter name must be a non-empty string "
+                "without '.'"
+            ],
+        ),
+        (
+            {"g": {"": 1}},
+            ["hyperparameters.g['']: a hyperparameter name must be a non-empty string without '.'"],
+        ),
         ([1, 2], ["hyperparameters: must be a map of name: hyperparameter, got [1, 2]"]),
     ],
 )

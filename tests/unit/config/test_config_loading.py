@@ -1,4 +1,4 @@
-"""`load_experiment_config` reads paths, YAML text and dicts, and says clearly what it cannot read."""
+"""`load_experiment_config` reads paths, YAML text and dicts, and says what it cannot read."""
 
 from __future__ import annotations
 
