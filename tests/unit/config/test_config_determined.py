@@ -306,3 +306,19 @@ def test_refusals_come_with_every_other_problem(config_with: With, errors: Error
         "max_restarts: must be >= 0, got -2",
         "searcher: needs max_length (e.g. {batches: 1000}) or time_metric with max_time",
     ]
+
+
+def test_the_docs_list_every_determined_field_we_ignore_or_refuse() -> None:
+    from trainyard.config import _compat
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "config.md").read_text()
+    tables = [
+        _compat._TOP,
+        _compat._ENVIRONMENT,
+        _compat._RESOURCES,
+        _compat._SEARCHER,
+        _compat._SHARED_FS,
+        _compat._OPTIMIZATIONS,
+    ]
+    undocumented = sorted(field for table in tables for field in table if f"{field}`" not in docs)
+    assert undocumented == []

@@ -197,3 +197,9 @@ def test_any_valid_config_round_trips(raw: dict[str, Any]) -> None:
     again = load_experiment_config(to_yaml(config))
     assert again == config
     assert config_to_dict(again) == config_to_dict(config)
+
+
+def test_json_schema_can_be_generated_for_api_docs() -> None:
+    schema = ExperimentConfig.model_json_schema()
+    assert list(schema["properties"]) == list(ExperimentConfig.model_fields)
+    assert "searcher" in schema["required"]
