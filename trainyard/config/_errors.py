@@ -79,8 +79,10 @@ def _choices(err: ErrorDetails) -> str:
 
 def describe_error(err: ErrorDetails) -> str:
     """One line for one pydantic error."""
-    path = format_path(err["loc"])
-    kind = err["type"]
+    loc, kind = tuple(err["loc"]), err["type"]
+    if loc and loc[-1] == "[key]":  # pydantic's marker for a bad map key: name the key instead
+        return f"{format_path(loc[:-1])}: a key must be a string, got {show(err['input'])}"
+    path = format_path(loc)
     if kind == PROBLEM:
         return f"{path}: {err['msg']}"
     rule = _RULES.get(kind)

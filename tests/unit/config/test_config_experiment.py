@@ -339,3 +339,7 @@ class TestResources:
     )
     def test_errors(self, resources: Any, line: str, config_with: With, errors: Errors) -> None:
         assert errors(config_with(resources=resources)) == [line]
+
+
+def test_map_keys_must_be_strings(config_with: With, errors: Errors) -> None:
+    assert errors(config_with(data={1: "a", "ok": 2})) == ["data[1]: a key must be a string, got 1"]
