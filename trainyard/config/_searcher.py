@@ -211,6 +211,8 @@ def validate_searcher(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """
     if isinstance(value, _SearcherBase):
         return value
+    if value is None:
+        raise _problem((), "required", value)
     if not isinstance(value, dict):
         raise _problem((), f"must be a map with a name and a metric, got {show(value)}", value)
     name = value.get("name")

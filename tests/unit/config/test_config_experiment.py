@@ -131,6 +131,7 @@ def test_python_construction_validates_like_yaml() -> None:
         ({"entrypoint": ""}, "entrypoint: must not be empty, got ''"),
         ({"entrypoint": 3}, "entrypoint: must be a string, got 3"),
         ({"searcher": ...}, "searcher: required"),
+        ({"searcher": None}, "searcher: required"),
         ({"name": ""}, "name: must not be empty, got ''"),
         ({"labels": "x"}, "labels: must be a list, got 'x'"),
         ({"labels": ["ok", 5]}, "labels[1]: must be a string, got 5"),
