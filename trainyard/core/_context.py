@@ -65,7 +65,8 @@ class Context:
                 self.train.report_early_exit("invalid_hp")
                 swallow = True
             elif exc is not None and self._backend is not None:
-                self._backend.log(f"trial failed: {type(exc).__name__}: {exc}")
+                first_line = (str(exc).splitlines() or [""])[0]
+                self._backend.log(f"trial failed: {type(exc).__name__}: {first_line}")
         finally:
             try:
                 self.close()
