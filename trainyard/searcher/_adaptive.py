@@ -117,10 +117,15 @@ class AdaptiveASHA(Searcher):
         for r, n, c, s in zip(rungs, trials, concurrency, seeds.spawn(len(rungs)), strict=True):
             if n == 0:
                 continue
-            common: dict[str, Any] = dict(
-                max_length=max_length, max_trials=n, num_rungs=r, divisor=divisor,
-                max_concurrent_trials=c, smaller_is_better=smaller_is_better, seed=s,
-            )  # fmt: skip
+            common: dict[str, Any] = {
+                "max_length": max_length,
+                "max_trials": n,
+                "num_rungs": r,
+                "divisor": divisor,
+                "max_concurrent_trials": c,
+                "smaller_is_better": smaller_is_better,
+                "seed": s,
+            }
             if stop_once or trial_driven:
                 self.brackets.append(
                     AsyncHalvingStopping(

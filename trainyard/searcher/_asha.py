@@ -78,9 +78,7 @@ class AsyncHalving(HalvingBase):
         return ops + self._continue(promoted)
 
     def _exited(self, request_id: int, invalid_hp: bool) -> list[Operation]:
-        k = self.trial_rung.get(request_id)
-        if k is None:
-            return []
+        k = self.trial_rung[request_id]  # open trials always have a rung
         rung = self.rungs[k]
         if request_id in rung.waiting:  # idle between rungs: its result stands
             del rung.waiting[request_id]

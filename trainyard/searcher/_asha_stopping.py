@@ -114,7 +114,7 @@ class AsyncHalvingStopping(HalvingBase):
         trial = self.trials.pop(request_id)
         if invalid_hp and trial.length == 0:
             self.ledger.uncount()
-        elif trial.next_rung <= self.top:
+        else:  # an open trial has a rung ahead: reaching the top closes it
             self.rungs[trial.next_rung].insert(WORST, request_id)
         return self._refill()
 

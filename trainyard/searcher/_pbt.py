@@ -30,8 +30,9 @@ from trainyard.searcher._space import HParamSpace
 
 
 class PBT(BuiltinSearch):
-    """PBT; see the module docstring. Invalid hyperparameters reported before a trial's first
-    validation are replaced at once (a fresh sample, or a new child of the same parent)."""
+    """PBT; see the module docstring. A first-round trial that reports invalid hyperparameters
+    before its first validation is replaced at once by a fresh sample; a child that does counts
+    as failed and is replaced at the end of the round like any failed member."""
 
     def __init__(
         self,
@@ -62,7 +63,6 @@ class PBT(BuiltinSearch):
         self.results: dict[int, float] = {}
         self.exited: set[int] = set()
         self.hparams: dict[int, dict[str, Any]] = {}
-        self.parent: dict[int, int] = {}
         self.fresh: set[int] = set()
         self.finished = False
 
@@ -89,10 +89,10 @@ class PBT(BuiltinSearch):
                 resample_probability=self.resample_probability,
                 perturb_factor=self.perturb_factor,
             )
-            self.parent[rid] = parent
         self.hparams[rid] = hparams
         self.members.append(rid)
-        self.fresh.add(rid)
+        if parent is None:
+            self.fresh.add(rid)
         return [Create(rid, hparams, checkpoint_from=parent), ValidateAfter(rid, self.target)]
 
     def _validated(self, request_id: int, metric: float, length: int) -> list[Operation]:
@@ -107,7 +107,7 @@ class PBT(BuiltinSearch):
             self.fresh.discard(request_id)
             self.members.remove(request_id)
             self.ledger.uncount()
-            return self._spawn(self.parent.get(request_id))
+            return self._spawn(None)
         self.exited.add(request_id)
         self.fresh.discard(request_id)
         self.results.setdefault(request_id, WORST)
@@ -140,9 +140,8 @@ class PBT(BuiltinSearch):
 
     def _forget(self) -> None:
         """Drop hyperparameters nobody can inherit from any more (keeps snapshots small)."""
-        keep = set(self.members) | {self.parent[r] for r in self.members if r in self.parent}
+        keep = set(self.members)
         self.hparams = {rid: hp for rid, hp in self.hparams.items() if rid in keep}
-        self.parent = {rid: p for rid, p in self.parent.items() if rid in keep}
 
     def _more_work(self) -> bool:
         return not self.finished
@@ -158,7 +157,6 @@ class PBT(BuiltinSearch):
             "results": [[rid, encode_metric(m)] for rid, m in self.results.items()],
             "exited": sorted(self.exited),
             "hparams": [[rid, hp] for rid, hp in self.hparams.items()],
-            "parent": [[rid, p] for rid, p in self.parent.items()],
             "fresh": sorted(self.fresh),
             "finished": self.finished,
         }
@@ -169,6 +167,5 @@ class PBT(BuiltinSearch):
         self.results = {int(rid): decode_metric(m) for rid, m in data["results"]}
         self.exited = {int(rid) for rid in data["exited"]}
         self.hparams = {int(rid): hp for rid, hp in data["hparams"]}
-        self.parent = {int(rid): int(p) for rid, p in data["parent"]}
         self.fresh = {int(rid) for rid in data["fresh"]}
         self.finished = bool(data["finished"])

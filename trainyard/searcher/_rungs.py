@@ -38,9 +38,6 @@ class Divisor:
         """`floor(length / divisor**times)`."""
         return int(length * self.den**times // self.num**times)
 
-    def as_float(self) -> float:
-        return self.num / self.den
-
 
 def fitting_rungs(max_length: int, divisor: Divisor) -> int:
     """Most rungs whose lengths `max_length / divisor**k` all stay >= 1 (at least one)."""

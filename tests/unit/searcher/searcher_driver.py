@@ -225,3 +225,11 @@ class Driver:
 
     def operations(self) -> list[Operation]:
         return [op for _, ops in self.log for op in ops]
+
+
+def new_trial(ops: list[Operation]) -> Create:
+    """The Create of `ops`, which must be exactly one new trial: [Create, ValidateAfter]."""
+    assert [type(op) for op in ops] == [Create, ValidateAfter], ops
+    create = ops[0]
+    assert isinstance(create, Create)
+    return create
