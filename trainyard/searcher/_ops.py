@@ -55,7 +55,10 @@ class Close:
 
 @dataclass(frozen=True)
 class Shutdown:
-    """The search is over. `failure` is True when it could not complete (e.g. every trial failed)."""
+    """The search is over.
+
+    `failure` is True when it could not complete (e.g. every trial failed).
+    """
 
     failure: bool = False
 
