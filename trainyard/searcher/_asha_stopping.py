@@ -33,7 +33,11 @@ class _Trial:
 
 
 class AsyncHalvingStopping(HalvingBase):
-    """ASHA that stops losing trials instead of promoting winners; see the module docstring."""
+    """ASHA that stops losing trials instead of promoting winners; see the module docstring.
+
+    `stop_once` defaults to True (`searcher.stop_once: true` is the usual way here); the factory
+    passes the config's value, so a `time_metric` search without `stop_once` re-checks rungs.
+    """
 
     def __init__(
         self,

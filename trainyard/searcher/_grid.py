@@ -14,9 +14,10 @@ class GridSearch(ToCompletionSearch):
     """Every point of the cartesian product of the hyperparameters' grid axes, in order.
 
     Axes: `count` evenly spaced values from minval to maxval inclusive (ints rounded and
-    deduplicated; all ints when `count` is missing; the midpoint when `count` is 1; log values
-    spaced in the exponent), categorical `vals`, constants. A point whose trial reports invalid
-    hyperparameters is not retried (the same point would fail again).
+    deduplicated, every int when `count` is missing and the range holds at most 10,000; the
+    midpoint when `count` is 1; log values spaced in the exponent), categorical `vals`,
+    constants. A point whose trial reports invalid hyperparameters is not retried (the same point
+    would fail again).
 
     Example: int [0, 20] and int [0, 10], both with count 3 → 9 points {0,10,20} × {0,5,10}.
     """

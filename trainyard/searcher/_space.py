@@ -19,6 +19,8 @@ import numpy as np
 from trainyard.errors import ConfigError
 
 _TYPES = ("const", "int", "double", "log", "categorical")
+_MAX_IMPLICIT_INTS = 10_000
+"""An int without `count` spans more values than this: the grid needs an explicit `count`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,10 @@ class Param:
             return list(self.vals)
         if self.type == "int":
             lo, hi = int(self.minval), int(self.maxval)
+            if self.count is None and hi - lo >= _MAX_IMPLICIT_INTS:
+                raise ConfigError(
+                    f"{self.path}: grid search over all {hi - lo + 1} ints; set `count`"
+                )
             count = hi - lo + 1 if self.count is None else min(self.count, hi - lo + 1)
             if count == 1:
                 return [(lo + hi) // 2]

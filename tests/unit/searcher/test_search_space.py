@@ -165,3 +165,9 @@ def test_explore_perturbs_by_the_factor_when_not_resampling() -> None:
 def test_a_single_grid_point_is_the_middle_of_the_range() -> None:
     space = HParamSpace.of({"d": {"type": "double", "minval": 0.0, "maxval": 1.0, "count": 1}})
     assert space.grid_point(0) == {"d": 0.5} and space.grid_size() == 1
+
+
+def test_a_wide_int_range_without_count_is_refused_for_grids() -> None:
+    space = HParamSpace.of({"seed": {"type": "int", "minval": 0, "maxval": 10**9}})
+    with pytest.raises(ConfigError, match=r"hyperparameters\.seed: grid search over all"):
+        space.grid_size()
