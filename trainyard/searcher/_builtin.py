@@ -4,7 +4,9 @@ A method subclasses `BuiltinSearch` and implements the hooks `_start`, `_validat
 `_more_work`, `_progress`, `_dump` and `_load`. The shell filters events the method must not see
 (a validation from a trial already closed or stopped, a second exit of the same trial), normalizes
 metrics (smaller is better, NaN/inf worst) and emits `Shutdown` exactly once: when no trial is open
-and the method has no more work.
+and the method has no more work. A trial ends once, by `on_trial_closed` or `on_trial_exited_early`
+(whichever comes first; the other is then ignored); a trial that ends without having been closed
+or stopped counts as failed, with the worst metric.
 """
 
 from __future__ import annotations
