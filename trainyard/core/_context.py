@@ -89,14 +89,14 @@ class Context:
                 self.distributed.close()
 
 
-def _default_distributed() -> tuple[DistributedContext, bool]:
+def _default_distributed() -> DistributedContext:
     torch_dist = sys.modules.get("torch.distributed")
     initialised = (
         torch_dist is not None and torch_dist.is_available() and torch_dist.is_initialized()
     )
     if initialised or int(os.environ.get("WORLD_SIZE", "1") or "1") > 1:
-        return DistributedContext.from_torch_distributed(), True
-    return DistributedContext.single(), True
+        return DistributedContext.from_torch_distributed()
+    return DistributedContext.single()
 
 
 def _make_backend(config: Any, hparams: dict[str, Any] | None, run_dir: Any) -> Backend:
@@ -129,7 +129,7 @@ def init(
     ...     for op in ctx.searcher.operations(): ...
     """
     owns = distributed is None
-    dist = distributed if distributed is not None else _default_distributed()[0]
+    dist = distributed if distributed is not None else _default_distributed()
     backend: Backend | None = None
     outcome: tuple[str, Any] = ("ok", None)
     if dist.is_chief:

@@ -153,6 +153,12 @@ class MasterBackend(Backend):
     # --- preemption and searcher ---
 
     def _poll_preemption(self) -> None:
+        try:
+            self._poll_until_preempted()
+        finally:
+            self._poll_client.close()
+
+    def _poll_until_preempted(self) -> None:
         path = f"/allocations/{self._aid}/preemption"
         while not self._closing.is_set():
             try:

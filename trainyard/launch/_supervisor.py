@@ -44,7 +44,6 @@ class Supervisor:
         self._grace_s = grace_s
         self._print_lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
-        self._signalled: int | None = None
         self._killer: threading.Timer | None = None
 
     def run(self) -> int:
@@ -76,17 +75,12 @@ class Supervisor:
                 self._killer.cancel()
             if self._shipper is not None:
                 self._shipper.close()
-        if code < 0:
-            return 128 - code
-        if code == 0 and self._signalled is not None:
-            return 0
-        return code
+        return 128 - code if code < 0 else code
 
     def _forward(self, signum: int, frame: FrameType | None) -> None:
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
-        self._signalled = signum
         self._emit(None, "stderr", f"[launcher] got signal {signum}; stopping the ranks")
         proc.send_signal(signal.SIGTERM)
         if self._killer is None:

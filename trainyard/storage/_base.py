@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO
 
+from trainyard.errors import CheckpointError
 from trainyard.storage._manifest import FileEntry, check_uuid, verify_entries
 
 
@@ -74,8 +75,6 @@ class CheckpointStorage(ABC):
 
     def is_good(self, uuid: str) -> bool:
         """True when `verify(uuid)` passes."""
-        from trainyard.errors import CheckpointError
-
         try:
             self.verify(uuid)
         except CheckpointError:
