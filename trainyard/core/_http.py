@@ -66,7 +66,10 @@ class MasterClient:
         timeout_s: float | None = None,
         not_found_ok: bool = False,
     ) -> Any:
-        """Send one request, retrying transient failures; returns the decoded JSON answer."""
+        """Send one request, retrying transient failures; returns the decoded JSON answer.
+
+        With `not_found_ok`, a 404/405 (a master without this route) answers None.
+        """
         deadline = time.monotonic() + self.retry_for_s
         delay = 0.2
         content = None if body is None else json.dumps(body, allow_nan=False).encode()
@@ -87,7 +90,7 @@ class MasterClient:
             else:
                 if resp.status_code < 300:
                     return resp.json() if resp.content else {}
-                if resp.status_code == 404 and not_found_ok:
+                if resp.status_code in (404, 405) and not_found_ok:  # no such route (yet)
                     return None
                 if resp.status_code not in _RETRY_STATUS:
                     raise MasterError(
