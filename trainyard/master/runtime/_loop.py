@@ -1,0 +1,187 @@
+"""The scheduling loop: a background thread that ticks every `scheduler_interval_seconds` and
+whenever something happens (`rt.wake`).
+
+One tick: reap exited allocations, build the scheduler's inputs from the DB, apply its decision
+(start allocations, ask allocations to stop), then run due checkpoint GC.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trainyard.config import ExperimentConfig
+from trainyard.master.db import Allocation, Experiment, Trial
+from trainyard.master.db import trials as trial_repo
+from trainyard.master.runtime._allocations import start_allocation, work_dir
+from trainyard.master.runtime._context import Runtime
+from trainyard.master.runtime._exits import handle_exit
+from trainyard.master.runtime._gc import collect_garbage
+from trainyard.master.states import AllocationState, ExperimentState, TrialState
+from trainyard.scheduler import Decision, PoolCapacity, Request, Running, schedule
+from trainyard.searcher import ExitedReason
+
+__all__ = ["SchedulerInputs", "SchedulingLoop", "scheduler_inputs"]
+
+
+@dataclass(frozen=True)
+class SchedulerInputs:
+    pending: list[Request]
+    running: list[Running]
+    pools: list[PoolCapacity]
+    experiment_of: dict[int, int]
+    """trial id -> experiment id, for every pending request."""
+    queued_at: dict[int, float]
+
+
+def scheduler_inputs(rt: Runtime, session: Session) -> SchedulerInputs:
+    """The scheduler's view of the DB: trials waiting with work, live allocations, pools."""
+    pools = [PoolCapacity(p.name, p.slots) for p in rt.settings.resource_pools]
+    rows = session.execute(
+        select(Trial, Experiment.priority, Experiment.owner_id)
+        .join(Experiment, Experiment.id == Trial.experiment_id)
+        .where(
+            Experiment.state == ExperimentState.ACTIVE.value,
+            Trial.state == TrialState.QUEUED.value,
+            Trial.target_length.is_not(None),
+            Trial.target_length > Trial.completed_length,
+            Trial.stop_requested.is_(False),
+        )
+        .order_by(Trial.id)
+    ).all()
+    pending: list[Request] = []
+    experiment_of: dict[int, int] = {}
+    queued_at: dict[int, float] = {}
+    for trial, override, owner in rows:
+        config = rt.config(session, trial.experiment_id)
+        pending.append(_request(rt, trial, config, override, owner))
+        experiment_of[trial.id] = trial.experiment_id
+        queued_at[trial.id] = trial.created_at
+    live = session.execute(
+        select(Allocation, Trial, Experiment.priority, Experiment.owner_id)
+        .join(Trial, Trial.id == Allocation.trial_id)
+        .join(Experiment, Experiment.id == Trial.experiment_id)
+        .where(Allocation.state != AllocationState.TERMINATED.value)
+        .order_by(Allocation.created_at, Allocation.id)
+    ).all()
+    running: list[Running] = []
+    for order, (alloc, trial, override, owner) in enumerate(live):
+        config = rt.config(session, trial.experiment_id)
+        has_work = trial.target_length is not None and trial.target_length > trial.completed_length
+        stopping = alloc.preempt_reason is not None or alloc.state == AllocationState.TERMINATING
+        running.append(
+            Running(
+                id=alloc.id,
+                experiment_id=trial.experiment_id,
+                pool=alloc.resource_pool,
+                slot_ids=tuple(alloc.slot_ids),
+                priority=rt.priority(override, config),
+                order=order,
+                user=str(owner) if owner is not None else None,
+                stopping=stopping,
+                idle=not has_work and not trial.closed,
+            )
+        )
+    return SchedulerInputs(pending, running, pools, experiment_of, queued_at)
+
+
+def _request(
+    rt: Runtime, trial: Trial, config: ExperimentConfig, override: int | None, owner: int | None
+) -> Request:
+    cap = getattr(config.searcher, "max_concurrent_trials", None)
+    return Request(
+        id=trial.id,
+        experiment_id=trial.experiment_id,
+        pool=config.resources.resource_pool,
+        slots=config.resources.slots_per_trial,
+        priority=rt.priority(override, config),
+        order=trial.id,
+        user=str(owner) if owner is not None else None,
+        max_slots=config.resources.max_slots,
+        max_concurrent=cap or None,
+    )
+
+
+class SchedulingLoop:
+    """Runs `tick()` in a daemon thread until `stop()`."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="trainyard-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._rt.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        interval = self._rt.settings.scheduler_interval_seconds
+        while not self._stopping.is_set():
+            self._rt.wake.clear()
+            try:
+                self.tick()
+            except Exception:  # one bad tick must not stop scheduling for everyone
+                self._rt.log.exception("scheduling tick failed")
+            self._rt.wake.wait(interval)
+
+    def tick(self) -> Decision:
+        """One round: exits, scheduling decision, starts and preemptions, GC."""
+        rt = self._rt
+        for allocation_id, code in rt.rm.poll():
+            self.settle_exit(allocation_id, code)
+        with rt.db.session(read_only=True) as session:
+            inputs = scheduler_inputs(rt, session)
+        decision = schedule(inputs.pending, inputs.running, inputs.pools)
+        for reject in decision.rejections:
+            self._reject(inputs.experiment_of[reject.request_id], reject.request_id, reject.message)
+        if decision.preemptions:
+            with rt.db.session() as session:
+                for pre in decision.preemptions:
+                    rt.request_preemption(session, pre.allocation_id, "preempt")
+                    rt.log.info("preempting %s for trial %s", pre.allocation_id, pre.for_request)
+        for start in decision.starts:
+            if self._stopping.is_set():
+                break
+            eid = inputs.experiment_of[start.request_id]
+            start_allocation(rt, eid, start.request_id, start.pool, start.slot_ids)
+        for experiment_id in rt.take_gc_due():
+            collect_garbage(rt, experiment_id)
+        return decision
+
+    def settle_exit(self, allocation_id: str, code: int | None) -> None:
+        """Settle one exit and remove the allocation's working copy."""
+        rt = self._rt
+        with rt.db.session(read_only=True) as session:
+            row = session.get(Allocation, allocation_id)
+            trial = session.get(Trial, row.trial_id) if row is not None else None
+            eid = trial.experiment_id if trial is not None else None
+        handle_exit(rt, allocation_id, code)
+        if eid is not None:
+            shutil.rmtree(work_dir(rt, eid, allocation_id), ignore_errors=True)
+
+    def _reject(self, experiment_id: int, trial_id: int, message: str) -> None:
+        rt = self._rt
+        rt.log.warning("trial %s cannot be scheduled: %s", trial_id, message)
+        with rt.shell.unit(experiment_id) as session:
+            trial = trial_repo.get_trial(session, trial_id, for_update=True)
+            if trial.state != TrialState.QUEUED:
+                return
+            trial_repo.record_event(session, trial_id, "unschedulable", reason=message)
+            trial.exited_reason = ExitedReason.ERRORED.value
+            rt.shell.drop_work(session, experiment_id, trial)
+            trial_repo.set_trial_state(session, trial_id, TrialState.ERRORED)
+            rt.shell.event(
+                session,
+                experiment_id,
+                lambda s: s.on_trial_exited_early(trial.request_id, ExitedReason.ERRORED),
+            )

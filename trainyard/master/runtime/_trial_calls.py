@@ -1,0 +1,149 @@
+"""Handlers behind the trial-facing routes of docs/trial-api.md.
+
+All of them are safe to call again with the same arguments (a trial resends after a restart or a
+lost answer): a completed operation for a length already completed, a checkpoint already
+registered, an early exit already recorded are ignored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from trainyard.errors import TrainyardError
+from trainyard.master.db import Allocation, Trial
+from trainyard.master.db import checkpoints as ckpt_repo
+from trainyard.master.db import metrics as metric_repo
+from trainyard.master.db import trials as trial_repo
+from trainyard.master.runtime._context import Runtime
+from trainyard.master.states import TrialState
+from trainyard.searcher import ExitedReason, Operation, Searcher
+
+__all__ = [
+    "complete_operation",
+    "early_exit",
+    "register_checkpoint",
+    "report_metrics",
+    "searcher_operation",
+    "wait_preemption",
+]
+
+
+def _experiment_of(rt: Runtime, trial_id: int) -> int:
+    with rt.db.session(read_only=True) as session:
+        return trial_repo.get_trial(session, trial_id).experiment_id
+
+
+def searcher_operation(rt: Runtime, trial_id: int) -> tuple[int | None, bool]:
+    """(length to train to, completed): `(L, False)` train until L; `(None, False)` no work yet,
+    ask again; `(None, True)` the searcher is done with this trial: exit cleanly."""
+    with rt.db.session(read_only=True) as session:
+        trial = trial_repo.get_trial(session, trial_id)
+        if TrialState(trial.state).is_terminal or trial.stop_requested or trial.exited_reason:
+            return None, True
+        if trial.target_length is not None and trial.target_length > trial.completed_length:
+            return trial.target_length, False
+        return None, trial.closed
+
+
+def complete_operation(rt: Runtime, trial_id: int, length: int, metric: float) -> None:
+    """The trial validated after `length`: feed `on_validation_completed` once per pending target
+    it reached. A resend (length already completed) is ignored."""
+    eid = _experiment_of(rt, trial_id)
+    with rt.shell.unit(eid) as session:
+        trial = trial_repo.get_trial(session, trial_id, for_update=True)
+        if length <= trial.completed_length or TrialState(trial.state).is_terminal:
+            return
+        done = rt.shell.complete_targets(session, eid, trial, length)
+        if not done:
+            rt.log.info("trial %s reported length %s before its target; ignored", trial_id, length)
+            return
+        trial.completed_length = length
+        rid = trial.request_id
+        for target in done:
+            rt.shell.event(session, eid, _validated(rid, metric, target))
+    rt.wake.set()
+
+
+def _validated(rid: int, metric: float, length: int) -> Callable[[Searcher], list[Operation]]:
+    return lambda searcher: searcher.on_validation_completed(rid, metric, length)
+
+
+def report_metrics(
+    rt: Runtime, trial_id: int, group: str, reports: Sequence[Mapping[str, Any]]
+) -> None:
+    """Store a batch of metric reports (idempotent per (trial, group, steps))."""
+    with rt.db.session() as session:
+        trial = trial_repo.get_trial(session, trial_id)
+        metric_repo.add_metrics(session, trial_id, group, reports, trial_run_id=trial.restarts)
+
+
+def early_exit(rt: Runtime, trial_id: int, reason: str) -> None:
+    """The trial ends on its own (`invalid_hp` or `errored`): the searcher hears it once now,
+    the trial gets no more work, and its state is settled when its processes exit."""
+    try:
+        why = ExitedReason(reason)
+    except ValueError:
+        raise TrainyardError(f"early exit reason {reason!r} is not invalid_hp or errored") from None
+    eid = _experiment_of(rt, trial_id)
+    with rt.shell.unit(eid) as session:
+        trial = trial_repo.get_trial(session, trial_id, for_update=True)
+        if trial.exited_reason is not None or TrialState(trial.state).is_terminal:
+            return
+        trial.exited_reason = why.value
+        trial.stop_requested = True
+        rt.shell.drop_work(session, eid, trial)
+        trial_repo.record_event(session, trial_id, "early_exit", reason=why.value)
+        rid = trial.request_id
+        rt.shell.event(session, eid, lambda s: s.on_trial_exited_early(rid, why))
+        if trial.state != TrialState.RUNNING:
+            final = TrialState.COMPLETED if why is ExitedReason.INVALID_HP else TrialState.ERRORED
+            trial_repo.set_trial_state(session, trial_id, final)
+            rt.shell.finish_if_done(session, eid)
+    rt.wake.set()
+
+
+def register_checkpoint(
+    rt: Runtime, trial_id: int, allocation_id: str | None, body: Mapping[str, Any]
+) -> None:
+    """Record a checkpoint already committed to storage; it becomes the trial's latest when it
+    is the furthest along. GC runs soon after in the scheduling loop."""
+    with rt.db.session() as session:
+        trial = trial_repo.get_trial(session, trial_id)
+        ckpt_repo.register_checkpoint(
+            session,
+            trial_id,
+            uuid=str(body["uuid"]),
+            steps_completed=int(body.get("steps", 0)),
+            metadata=body.get("metadata") or {},
+            resources=body.get("resources") or {},
+            sharded=bool(body.get("sharded", False)),
+            allocation_id=allocation_id,
+        )
+        experiment_id = trial.experiment_id
+    rt.gc_later(experiment_id)
+
+
+def wait_preemption(rt: Runtime, allocation_id: str, timeout: float) -> tuple[bool, str | None]:
+    """Block up to `timeout` seconds until the allocation is asked to stop; (preempt, reason)."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        answer = _preemption(rt, allocation_id)
+        left = deadline - time.monotonic()
+        if answer[0] or left <= 0:
+            return answer
+        with rt.preempted:
+            rt.preempted.wait(min(left, 0.5))
+
+
+def _preemption(rt: Runtime, allocation_id: str) -> tuple[bool, str | None]:
+    with rt.db.session(read_only=True) as session:
+        alloc = session.get(Allocation, allocation_id)
+        if alloc is None:
+            raise TrainyardError(f"allocation {allocation_id} does not exist")
+        if alloc.preempt_reason:
+            return True, alloc.preempt_reason
+        trial = session.get(Trial, alloc.trial_id)
+        ended = alloc.state == "TERMINATED" or trial is None
+        return ended, ("kill" if ended else None)
