@@ -48,9 +48,18 @@ def rank_env(base: dict[str, str], rank: int, size: int, port: int) -> dict[str,
 
 
 def launch(
-    entrypoint: str, model_dir: Path, slots: int, env: dict[str, str], poll_s: float = 0.1
+    entrypoint: str,
+    model_dir: Path,
+    slots: int,
+    env: dict[str, str],
+    poll_s: float = 0.1,
+    grace_s: float = 10.0,
 ) -> int:
-    """Run `entrypoint` on `slots` local ranks; returns the first non-zero exit code, else 0."""
+    """Run `entrypoint` on `slots` local ranks; returns the first non-zero exit code, else 0.
+
+    When a rank fails, the others get SIGTERM (a preemption request) and, `grace_s` later,
+    SIGKILL: a rank blocked in a collective with a dead peer never hangs the trial.
+    """
     cmd = [sys.executable, "-m", "trainyard.pytorch.run", entrypoint]
     if slots <= 1:
         return subprocess.call(cmd, cwd=model_dir, env=env)
@@ -59,17 +68,23 @@ def launch(
         subprocess.Popen(cmd, cwd=model_dir, env=rank_env(env, r, slots, port))
         for r in range(slots)
     ]
-    failed = 0
+    failed, kill_at = 0, float("inf")
     while any(p.poll() is None for p in procs):
         bad = [p.returncode for p in procs if p.returncode not in (None, 0)]
         if bad and not failed:
-            failed = bad[0]
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
+            failed, kill_at = bad[0], time.monotonic() + grace_s
+            _signal_all(procs, signal.SIGTERM)
+        if time.monotonic() > kill_at:
+            _signal_all(procs, signal.SIGKILL)
         time.sleep(poll_s)
     codes = [p.returncode for p in procs]
     return failed or next((c for c in codes if c != 0), 0)
+
+
+def _signal_all(procs: list[subprocess.Popen[bytes]], sig: signal.Signals) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(sig)
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 import trainyard.core as core
 from trainyard.config import load_experiment_config
 
@@ -80,3 +82,48 @@ class TrialRun:
     def metrics_file(self) -> list[dict[str, Any]]:
         path = self.run_dir / "metrics.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def experiment_config(**kw: Any) -> dict[str, Any]:
+    """A valid experiment config for the tiny trial; keyword arguments override top-level keys."""
+    searcher = {
+        "name": "single",
+        "metric": kw.pop("metric", "validation_loss"),
+        "max_length": kw.pop("max_length", {"batches": 1000}),
+    }
+    base = {"name": "tiny", "entrypoint": "tiny_trial:TinyTrial", "searcher": searcher}
+    return {**base, "hyperparameters": {"global_batch_size": 8}, **kw}
+
+
+class RunFactory:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.opened: list[TrialRun] = []
+
+    def __call__(
+        self,
+        hparams: dict[str, Any],
+        *,
+        run: str = "run",
+        lengths: Sequence[int] = (10,),
+        config: dict[str, Any] | None = None,
+        preempt_at_call: int | None = None,
+    ) -> TrialRun:
+        """Open trial run folder `run` (the same name again resumes from its checkpoints)."""
+        opened = TrialRun(
+            self.root / run,
+            config or experiment_config(),
+            {"global_batch_size": 8, **hparams},
+            lengths=lengths,
+            preempt_at_call=preempt_at_call,
+        )
+        self.opened.append(opened)
+        return opened
+
+
+def final_state(run: TrialRun, uuid: str | None) -> dict[str, Any]:
+    """The trainer state saved in checkpoint `uuid`, read back through the Core API."""
+    assert uuid is not None
+    with run.ctx.checkpoint.restore_path(uuid) as path:
+        state: dict[str, Any] = torch.load(Path(path) / "trainer_state.pt", weights_only=True)
+    return state

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import RunFactory, experiment_config, final_state
+from scripted_backend import RunFactory, experiment_config, final_state
 from tiny_trial import TinyTrial
 
 from trainyard.errors import ConfigError, TrainyardError

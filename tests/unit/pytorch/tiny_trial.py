@@ -2,9 +2,10 @@
 directories by the integration tests).
 
 Hyperparameters steer test behaviour: `dropout` (exercises the RNG state), `nan_at_batch` (the
-loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there), `hang_at_batch`
-with `marker` (the first run writes the marker and hangs there, to be killed), `sched`
-("batch"/"epoch"/None: a StepLR stepped at that cadence), `optimizer` ("adam", else SGD).
+loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there, on rank
+`fail_rank` only if given), `hang_at_batch` with `marker` (the first run writes the marker and
+hangs there, to be killed), `sched` ("batch"/"epoch"/None: a StepLR stepped at that cadence),
+`optimizer` ("adam", else SGD).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class TinyTrial(PyTorchTrial):
     ) -> dict[str, Any]:
         if batch_idx == self.hp.get("hang_at_batch"):
             _hang_once(Path(self.hp["marker"]))
-        if batch_idx == self.hp.get("fail_at_batch"):
+        failing_rank = self.hp.get("fail_rank", self.context.rank)
+        if batch_idx == self.hp.get("fail_at_batch") and self.context.rank == failing_rank:
             raise RuntimeError(f"deliberate failure at batch {batch_idx}")
         x, y = batch
         loss = F.cross_entropy(model(x), y)
