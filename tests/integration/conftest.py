@@ -2,7 +2,8 @@
 
 `master` starts `python -m trainyard.master.server --port 0` with its own data dir, SQLite DB and
 checkpoint root (2 CPU slots), and yields a `master_process.RunningMaster` (url, admin token, data
-dir). `master_postgres` does the same on a fresh database of the PostgreSQL server in
+dir); `shared_master` is one such master per test module. `master_postgres` does the same on a
+fresh database of the PostgreSQL server in
 `TRAINYARD_TEST_POSTGRES_URL` (skipped, saying so, when it is unset).
 """
 
@@ -19,6 +20,16 @@ from master_process import RunningMaster, fresh_postgres_db, start_master, stop_
 @pytest.fixture
 def master(tmp_path: Path) -> Iterator[RunningMaster]:
     running = start_master(tmp_path / "master")
+    try:
+        yield running
+    finally:
+        stop_master(running)
+
+
+@pytest.fixture(scope="module")
+def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMaster]:
+    """Like `master`, but one master for a whole test module (tests that only add experiments)."""
+    running = start_master(tmp_path_factory.mktemp("shared") / "master")
     try:
         yield running
     finally:

@@ -47,7 +47,7 @@ _log = logging.getLogger(__name__)
 
 def runtime_service(settings: MasterSettings, db: Database) -> MasterService:
     """The real runtime service (engineer B's `trainyard.master.runtime.Master`)."""
-    from trainyard.master.runtime import Master  # type: ignore[import-not-found]
+    from trainyard.master.runtime import Master
 
     service: MasterService = Master(settings, db)
     return service

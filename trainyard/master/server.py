@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -66,24 +67,39 @@ def serve(settings: MasterSettings) -> None:
         url_file.write_text(settings.url + "\n")
         print(f"Trainyard master listening on {settings.url}", flush=True)
 
+    def announce_gone() -> None:
+        url_file.unlink(missing_ok=True)
+
     app = create_app(settings)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = _AnnouncingServer(config, announce_ready)
+    server = _AnnouncingServer(config, announce_ready, announce_gone)
     try:
         server.run(sockets=[sock])
     finally:
-        url_file.unlink(missing_ok=True)
+        announce_gone()
 
 
 class _AnnouncingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: object) -> None:
+    """Calls `on_ready` once serving and `on_gone` after shutdown (uvicorn re-raises SIGTERM
+    after its shutdown, which ends the process before any `finally` of the caller runs)."""
+
+    def __init__(
+        self, config: uvicorn.Config, on_ready: Callable[[], None], on_gone: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self._on_gone = on_gone
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self.started and callable(self._on_ready):
+        if self.started:
             self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().shutdown(sockets)
+        finally:
+            self._on_gone()
 
 
 def main(argv: list[str] | None = None) -> None:

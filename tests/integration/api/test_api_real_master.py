@@ -16,17 +16,17 @@ from trainyard.errors import ConfigError, InvalidTransitionError, NotFoundError
 pytestmark = pytest.mark.slow
 
 
-def _client(master: RunningMaster) -> Client:
-    return Client(master.url, master.token)
+def _client(shared_master: RunningMaster) -> Client:
+    return Client(shared_master.url, shared_master.token)
 
 
-def test_create_wait_and_read_everything_back(master: RunningMaster, tmp_path: Path) -> None:
+def test_create_wait_and_read_everything_back(shared_master: RunningMaster, tmp_path: Path) -> None:
     config, model_dir = write_tiny_experiment(tmp_path)
-    with _client(master) as client:
+    with _client(shared_master) as client:
         exp = client.create_experiment(config, model_dir)
         assert exp.state == "ACTIVE" and exp.searcher_name == "grid"
         final = client.wait_experiment(exp.id, interval=0.3, timeout=120)
-        assert final.state == "COMPLETED", master.log()[-3000:]
+        assert final.state == "COMPLETED", shared_master.log()[-3000:]
         assert final.trial_counts == {"COMPLETED": 2}
 
         trials = client.list_trials(exp.id, sort="best_metric").items
@@ -55,9 +55,11 @@ def test_create_wait_and_read_everything_back(master: RunningMaster, tmp_path: P
         assert "train.py" in names and "big.bin" not in names
 
 
-def test_lifecycle_actions_and_their_one_line_errors(master: RunningMaster, tmp_path: Path) -> None:
+def test_lifecycle_actions_and_their_one_line_errors(
+    shared_master: RunningMaster, tmp_path: Path
+) -> None:
     config, model_dir = write_tiny_experiment(tmp_path, length=4)
-    with _client(master) as client:
+    with _client(shared_master) as client:
         exp = client.create_experiment(config, model_dir, activate=False)
         assert exp.state == "PAUSED"
         assert client.set_priority(exp.id, 10).priority == 10
@@ -88,15 +90,15 @@ def test_lifecycle_actions_and_their_one_line_errors(master: RunningMaster, tmp_
 
 
 def test_bad_config_is_rejected_with_its_one_line_messages(
-    master: RunningMaster, tmp_path: Path
+    shared_master: RunningMaster, tmp_path: Path
 ) -> None:
-    with _client(master) as client, pytest.raises(ConfigError) as err:
+    with _client(shared_master) as client, pytest.raises(ConfigError) as err:
         client.create_experiment("name: x\nsearcher:\n  name: grid\n", None)
     assert "searcher" in str(err.value)
 
 
-def test_cluster_shows_the_pool(master: RunningMaster) -> None:
-    with _client(master) as client:
+def test_cluster_shows_the_pool(shared_master: RunningMaster) -> None:
+    with _client(shared_master) as client:
         state = client.cluster()
     assert [(p.name, p.slots) for p in state.pools] == [("default", 2)]
 
@@ -112,12 +114,12 @@ def test_round_trip_on_postgres(master_postgres: RunningMaster, tmp_path: Path) 
 
 
 def test_model_dir_over_the_limit_is_refused_before_upload(
-    master: RunningMaster, tmp_path: Path
+    shared_master: RunningMaster, tmp_path: Path
 ) -> None:
     from trainyard.client import ModelDirTooLargeError
 
     config, model_dir = write_tiny_experiment(tmp_path)
     (model_dir / "weights.pt").write_bytes(bytes(range(256)) * 40_000)
-    with _client(master) as client, pytest.raises(ModelDirTooLargeError) as err:
+    with _client(shared_master) as client, pytest.raises(ModelDirTooLargeError) as err:
         client.create_experiment(config, model_dir, limit_bytes=1000)
     assert "MB compressed; the limit is" in str(err.value)

@@ -148,6 +148,6 @@ def test_a_trial_reads_its_own_checkpoints_but_no_others(api: Api) -> None:
     own, other = seeded.trial_ids[0], seeded.trial_ids[1]
     headers = _as_trial(api, seeded)
     mine = api.http.get(f"/api/v1/trials/{own}/checkpoints", headers=headers)
-    assert mine.status_code == 200 and mine.json()["items"] == []
+    assert mine.status_code == 200 and mine.json() == {"checkpoints": []}
     theirs = api.http.get(f"/api/v1/trials/{other}/checkpoints", headers=headers)
     assert theirs.status_code == 403

@@ -31,47 +31,47 @@ def _json(master: RunningMaster, *args: str) -> object:
     return json.loads(done.stdout)
 
 
-def test_create_wait_describe_and_json_reads(master: RunningMaster, tmp_path: Path) -> None:
+def test_create_wait_describe_and_json_reads(shared_master: RunningMaster, tmp_path: Path) -> None:
     config, model_dir = write_tiny_experiment(tmp_path)
-    created = _json(master, "experiment", "create", str(config), str(model_dir))
+    created = _json(shared_master, "experiment", "create", str(config), str(model_dir))
     assert isinstance(created, dict)
     exp_id = created["id"]
-    waited = _run(master, "experiment", "wait", str(exp_id), "--interval", "0.3")
+    waited = _run(shared_master, "experiment", "wait", str(exp_id), "--interval", "0.3")
     assert waited.returncode == 0, waited.stdout + waited.stderr
     assert f"Experiment {exp_id}: COMPLETED" in waited.stdout
 
-    described = _json(master, "experiment", "describe", str(exp_id))
+    described = _json(shared_master, "experiment", "describe", str(exp_id))
     assert isinstance(described, dict)
     assert described["experiment"]["state"] == "COMPLETED"
     trial_ids = [t["id"] for t in described["trials"]]
     assert len(trial_ids) == 2
 
-    human = _run(master, "experiment", "describe", str(exp_id))
+    human = _run(shared_master, "experiment", "describe", str(exp_id))
     assert human.returncode == 0 and "Trials (2)" in human.stdout
 
-    listed = _json(master, "experiment", "list")
+    listed = _json(shared_master, "experiment", "list")
     assert isinstance(listed, dict) and exp_id in [e["id"] for e in listed["items"]]
-    trials = _json(master, "trial", "list", str(exp_id), "--sort", "best_metric")
+    trials = _json(shared_master, "trial", "list", str(exp_id), "--sort", "best_metric")
     assert isinstance(trials, dict) and trials["items"][0]["hparams"] == {"lr": 0.1}
-    trial = _json(master, "trial", "describe", str(trial_ids[0]))
+    trial = _json(shared_master, "trial", "describe", str(trial_ids[0]))
     assert isinstance(trial, dict) and trial["validations"][-1]["steps"] == 4
-    ckpts = _json(master, "checkpoint", "list", "--trial", str(trial_ids[0]))
+    ckpts = _json(shared_master, "checkpoint", "list", "--trial", str(trial_ids[0]))
     assert isinstance(ckpts, dict) and ckpts["total"] >= 1
-    cluster = _json(master, "cluster")
+    cluster = _json(shared_master, "cluster")
     assert isinstance(cluster, dict) and cluster["pools"][0]["slots"] == 2
 
-    logs = _run(master, "trial", "logs", str(trial_ids[0]))
+    logs = _run(shared_master, "trial", "logs", str(trial_ids[0]))
     assert "tiny: validated at 4" in logs.stdout
 
     uuid = ckpts["items"][0]["uuid"]
     out = tmp_path / "downloaded"
-    got = _run(master, "checkpoint", "download", uuid, "--output", str(out))
+    got = _run(shared_master, "checkpoint", "download", uuid, "--output", str(out))
     assert got.returncode == 0, got.stderr
     assert (out / "state.txt").read_text() == "4"
 
 
-def test_errors_are_one_line_and_non_zero(master: RunningMaster) -> None:
-    missing = _run(master, "experiment", "describe", "999")
+def test_errors_are_one_line_and_non_zero(shared_master: RunningMaster) -> None:
+    missing = _run(shared_master, "experiment", "describe", "999")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: experiment 999 does not exist"
     assert missing.stdout == ""
@@ -79,7 +79,7 @@ def test_errors_are_one_line_and_non_zero(master: RunningMaster) -> None:
         [*TRAINYARD, "experiment", "list"],
         capture_output=True,
         text=True,
-        env={**master.client_env(), "TRAINYARD_TOKEN": "wrong"},
+        env={**shared_master.client_env(), "TRAINYARD_TOKEN": "wrong"},
         timeout=60,
     )
     assert bad_token.returncode == 1

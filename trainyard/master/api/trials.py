@@ -74,7 +74,15 @@ def trial_metrics(
     return {"trial_id": trial_id, "group": group, "points": points}
 
 
-@shared_router.get("/trials/{trial_id}/checkpoints", response_model=Page[CheckpointOut])
+class TrialCheckpoints(BaseModel):
+    """The trial-facing answer (docs/trial-api.md)."""
+
+    checkpoints: list[CheckpointOut]
+
+
+@shared_router.get(
+    "/trials/{trial_id}/checkpoints", response_model=Page[CheckpointOut] | TrialCheckpoints
+)
 def list_trial_checkpoints(
     ctx: Context,
     caller: UserOrTrial,
@@ -83,10 +91,14 @@ def list_trial_checkpoints(
     sort: str = "-created_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> Page[CheckpointOut]:
-    """A trial's checkpoints; a trial's own allocation token may read them too."""
+) -> Page[CheckpointOut] | TrialCheckpoints:
+    """A trial's checkpoints as a page. Called with the trial's own allocation token, the answer
+    is docs/trial-api.md's `{"checkpoints": [...]}` (every ACTIVE checkpoint, newest first)."""
+    is_trial = isinstance(caller, AllocationIdentity)
     if isinstance(caller, AllocationIdentity) and caller.trial_id != trial_id:
         raise HTTPException(403, f"this token does not open trial {trial_id}")
+    if is_trial:
+        state, sort, limit, offset = "ACTIVE", "-steps", 1000, 0
     with ctx.db.session(read_only=True) as session:
         trial = _reads.get_trial(session, trial_id)
         exp = _reads.get_experiment(session, trial.experiment_id)
@@ -100,4 +112,6 @@ def list_trial_checkpoints(
             offset=offset,
         )
     items = [checkpoint_out(r) for r in rows]
+    if is_trial:
+        return TrialCheckpoints(checkpoints=items)
     return Page[CheckpointOut](items=items, total=total, limit=limit, offset=offset)
