@@ -7,12 +7,19 @@ import shlex
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from trainyard.errors import ConfigError
 
 _TRIAL_CLASS = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
 RANK_PREFIX_TEMPLATE = "[rank=${rank}] "
+_GUARD = str(Path(__file__).with_name("_die_with_parent.py"))
+
+
+def die_with_parent(cmd: Sequence[str]) -> list[str]:
+    """`cmd` wrapped so that it is SIGKILLed if the process that starts it dies (Linux)."""
+    return [sys.executable, "-S", _GUARD, *cmd]
 
 
 def entrypoint_argv(entrypoint: str | Sequence[str]) -> list[str]:
@@ -92,7 +99,7 @@ def torchrun_command(
         "--max-restarts=0",
         "--tee=3",
         "--no-python",
-        *worker,
+        *die_with_parent(worker),
     ]
 
 

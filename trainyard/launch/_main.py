@@ -11,6 +11,7 @@ from trainyard.errors import TrainyardError
 from trainyard.launch._command import (
     RANK_PREFIX_TEMPLATE,
     check_layout,
+    die_with_parent,
     free_port,
     torchrun_command,
     worker_command,
@@ -57,16 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     world = args.nproc_per_node * args.nnodes
     if world == 1:
         env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1", GROUP_RANK="0")
-        cmd, fixed_rank = worker, 0
+        cmd, fixed_rank = die_with_parent(worker), 0
     else:
         env["TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE"] = RANK_PREFIX_TEMPLATE
-        cmd = torchrun_command(
-            worker,
-            nproc_per_node=args.nproc_per_node,
-            nnodes=args.nnodes,
-            node_rank=args.node_rank,
-            master_addr=args.master_addr or "127.0.0.1",
-            master_port=args.master_port or free_port(),
+        cmd = die_with_parent(
+            torchrun_command(
+                worker,
+                nproc_per_node=args.nproc_per_node,
+                nnodes=args.nnodes,
+                node_rank=args.node_rank,
+                master_addr=args.master_addr or "127.0.0.1",
+                master_port=args.master_port or free_port(),
+            )
         )
         fixed_rank = None
     supervisor = Supervisor(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
 import subprocess
@@ -19,7 +18,11 @@ _PREFIXED = re.compile(r"^\[rank=(\d+)\] ?(.*)$", re.DOTALL)
 
 
 class Supervisor:
-    """Starts `cmd` in its own session and relays its output line by line.
+    """Starts `cmd` in this process's group and relays its output line by line.
+
+    The child stays in the launcher's process group, so the resource manager's signals to the
+    group reach it too; `cmd` should be wrapped with `die_with_parent` so that it also dies
+    when the launcher is killed alone.
 
     Lines already prefixed `[rank=N] ` (torchrun's tee) keep their prefix; other lines get
     `[rank=<fixed_rank>] ` when `fixed_rank` is given (a single process), else `[launcher] `.
@@ -53,7 +56,6 @@ class Supervisor:
             env=self._env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,
         )
         previous = {
             sig: signal.signal(sig, self._forward) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -95,7 +97,7 @@ class Supervisor:
                 None, "stderr", "[launcher] ranks still running after the grace period; killing"
             )
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()  # its children die with it (die_with_parent)
 
     def _pump(self, stream: IO[bytes] | None, name: str) -> None:
         if stream is None:

@@ -34,3 +34,10 @@ print("to stdout", flush=True)
 print("to stderr", file=sys.stderr, flush=True)
 sys.exit(3)
 """
+
+WRITES_PID = """
+import os, sys, time
+from pathlib import Path
+Path(sys.argv[1], f"rank-{os.environ['RANK']}.pid").write_text(str(os.getpid()))
+time.sleep(120)
+"""

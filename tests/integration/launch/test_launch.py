@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -103,3 +104,43 @@ def test_bad_layout_is_one_line_and_exit_2() -> None:
     assert out.strip() == (
         "trainyard.launch: --master-addr and --master-port are required when --nnodes > 1"
     )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie is dead for our purpose
+        return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_sigkill_to_the_allocation_group_leaves_no_worker_behind(tmp_path: Path) -> None:
+    script = _script(tmp_path, _scripts.WRITES_PID)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trainyard.launch",
+            "--nproc-per-node",
+            "2",
+            "--",
+            "python3",
+            script,
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # as the resource manager starts an allocation
+    )
+    pid_files = [tmp_path / "rank-0.pid", tmp_path / "rank-1.pid"]
+    wait_for(lambda: all(p.exists() and p.read_text() for p in pid_files), timeout_s=60)
+    workers = [int(p.read_text()) for p in pid_files]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    try:
+        wait_for(lambda: not any(_alive(pid) for pid in workers), timeout_s=10)
+    finally:
+        for pid in workers:  # never leave orphans behind, even when the assertion fails
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
