@@ -1,0 +1,111 @@
+"""kill -9 of the master mid-search, then a restart on the same DB, finishes the search with no
+lost or duplicated validations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from master_runner import RealMaster, experiment_yaml, wait_for, write_experiment
+
+from trainyard.master.db import Allocation, LogLine, Metric, Trial
+
+pytestmark = pytest.mark.slow
+StartMaster = Callable[..., RealMaster]
+
+
+def alive_in_group(pgid: int) -> bool:
+    """Whether process group `pgid` has a member that is not a zombie."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def snapshot(master: RealMaster, experiment_id: int) -> dict[str, object]:
+    """What the DB holds now: validations per trial, trials, allocations."""
+    db = master.db()
+    try:
+        with db.session(read_only=True) as session:
+            trials = session.query(Trial).filter(Trial.experiment_id == experiment_id).all()
+            ids = [t.id for t in trials]
+            rows = (
+                session.query(Metric)
+                .filter(Metric.experiment_id == experiment_id, Metric.group == "validation")
+                .order_by(Metric.trial_id, Metric.steps)
+                .all()
+            )
+            allocs = session.query(Allocation).filter(Allocation.trial_id.in_(ids)).all()
+            return {
+                "validations": [(r.trial_id, r.steps) for r in rows],
+                "trials": {t.id: (t.state, t.completed_length, t.target_length) for t in trials},
+                "allocations": [(a.id, a.trial_id, a.state, a.pgid, a.created_at) for a in allocs],
+            }
+    finally:
+        db.dispose()
+
+
+def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
+    start_master: StartMaster, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "master"
+    master = start_master(slots=2, data_dir=data_dir)
+    searcher = {
+        "name": "async_halving",
+        "max_length": {"batches": 8},
+        "max_trials": 4,
+        "num_rungs": 3,
+        "divisor": 2,
+    }
+    hparams = {"x": {"type": "double", "minval": 0.0, "maxval": 1.0}, "sleep": 0.15}
+    config, model_dir = write_experiment(tmp_path, experiment_yaml(searcher, hparams))
+    with master.client() as client:
+        exp = client.create_experiment(config, model_dir)
+
+    def mid_search() -> bool:
+        state = snapshot(master, exp.id)
+        trials = state["trials"]
+        assert isinstance(trials, dict)
+        promoted = [t for t in trials.values() if t[0] == "RUNNING" and t[1] >= 2]
+        return bool(promoted)
+
+    wait_for("a promoted trial to be running", mid_search, timeout=90, master=master)
+    master.kill9()
+    before = snapshot(master, exp.id)
+    orphans = [a[3] for a in before["allocations"] if a[2] != "TERMINATED" and a[3]]  # type: ignore[union-attr]
+    assert orphans, "nothing was running when the master died"
+    killed_at = max(a[4] for a in before["allocations"])  # type: ignore[union-attr]
+
+    master = start_master(slots=2, data_dir=data_dir)
+    # The new master killed the old master's trials (zombies may wait for a reaper).
+    wait_for("the orphans to die", lambda: not any(alive_in_group(g) for g in orphans), 10)
+    with master.client() as client:
+        final = client.wait_experiment(exp.id, interval=0.2, timeout=120)
+    assert final.state == "COMPLETED", master.log()
+
+    after = snapshot(master, exp.id)
+    validations = after["validations"]
+    assert isinstance(validations, list)
+    assert set(before["validations"]) <= set(validations)  # type: ignore[arg-type]  # nothing lost
+    trials = after["trials"]
+    assert isinstance(trials, dict) and len(trials) == 4  # no trial created twice
+    for trial_id, (state, completed, _target) in trials.items():
+        steps = [s for t, s in validations if t == trial_id]
+        assert steps in ([2], [2, 4], [2, 4, 8]), steps  # each rung reported once, in order
+        assert completed == steps[-1] and state == "COMPLETED"
+    db = master.db()
+    try:
+        with db.session(read_only=True) as session:
+            resumed = (
+                session.query(LogLine)
+                .filter(LogLine.timestamp > killed_at, LogLine.line.contains("start trial="))
+                .all()
+            )
+    finally:
+        db.dispose()
+    assert any("from=0" not in line.line for line in resumed), [r.line for r in resumed]
