@@ -10,6 +10,7 @@ the embedded mode of `trainyard run` and the test fixtures find it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,9 @@ from trainyard.master.db import Database
 from trainyard.master.settings import MasterSettings, load_master_settings
 
 __all__ = ["main", "serve", "settings_from_options"]
+
+_GRACEFUL_SHUTDOWN_S = 5
+"""How long open requests (log follows, long polls) may finish once the runtime has stopped."""
 
 
 def settings_from_options(
@@ -71,8 +75,22 @@ def serve(settings: MasterSettings) -> None:
         url_file.unlink(missing_ok=True)
 
     app = create_app(settings)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = _AnnouncingServer(config, announce_ready, announce_gone)
+
+    def stop_runtime() -> None:
+        # Stop trials while the API still serves them, so they can checkpoint and report; the
+        # lifespan's own stop() afterwards finds nothing left to do.
+        ctx = getattr(app.state, "ctx", None)
+        if ctx is not None:
+            ctx.service.stop()
+
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+    )
+    server = _AnnouncingServer(config, announce_ready, announce_gone, stop_runtime)
     try:
         server.run(sockets=[sock])
     finally:
@@ -80,15 +98,21 @@ def serve(settings: MasterSettings) -> None:
 
 
 class _AnnouncingServer(uvicorn.Server):
-    """Calls `on_ready` once serving and `on_gone` after shutdown (uvicorn re-raises SIGTERM
-    after its shutdown, which ends the process before any `finally` of the caller runs)."""
+    """Calls `on_ready` once serving, `before_shutdown` (in a thread, while still serving) when
+    asked to stop, and `on_gone` after shutdown (uvicorn re-raises SIGTERM after its shutdown,
+    which ends the process before any `finally` of the caller runs)."""
 
     def __init__(
-        self, config: uvicorn.Config, on_ready: Callable[[], None], on_gone: Callable[[], None]
+        self,
+        config: uvicorn.Config,
+        on_ready: Callable[[], None],
+        on_gone: Callable[[], None],
+        before_shutdown: Callable[[], None],
     ) -> None:
         super().__init__(config)
         self._on_ready = on_ready
         self._on_gone = on_gone
+        self._before_shutdown = before_shutdown
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -97,6 +121,7 @@ class _AnnouncingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         try:
+            await asyncio.to_thread(self._before_shutdown)
             await super().shutdown(sockets)
         finally:
             self._on_gone()

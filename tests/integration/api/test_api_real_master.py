@@ -4,6 +4,7 @@ round trip on PostgreSQL."""
 from __future__ import annotations
 
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,32 @@ def test_create_wait_and_read_everything_back(shared_master: RunningMaster, tmp_
         with tarfile.open(model_def) as tar:
             names = set(tar.getnames())
         assert "train.py" in names and "big.bin" not in names
+
+        with pytest.raises(InvalidTransitionError, match="has already ended"):
+            client.kill_trial(trials[0].id)
+        cont_exp, cont_trial = client.continue_trial(trials[0].id, max_length=6)
+        assert client.wait_experiment(cont_exp, interval=0.3, timeout=120).state == "COMPLETED"
+        resumed = client.trial_metrics(cont_trial, group="training")
+        assert [p.steps for p in resumed] == [5, 6]  # started from the checkpoint at 4
+        assert client.get_trial(cont_trial).hparams["lr"] == 0.1
+
+
+def test_kill_one_running_trial(shared_master: RunningMaster, tmp_path: Path) -> None:
+    config, model_dir = write_tiny_experiment(tmp_path, length=400, step_sleep=0.05)
+    with _client(shared_master) as client:
+        exp = client.create_experiment(config, model_dir)
+        deadline = time.monotonic() + 60
+        while not (running := client.list_trials(exp.id, state="RUNNING").items):
+            assert time.monotonic() < deadline, shared_master.log()[-3000:]
+            time.sleep(0.2)
+        victim = running[0].id
+        assert client.kill_trial(victim).id == victim
+        while client.get_trial(victim).state != "CANCELED":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        client.kill_experiment(exp.id)
+        final = client.wait_experiment(exp.id, interval=0.3, timeout=60)
+        assert final.state == "CANCELED"
 
 
 def test_lifecycle_actions_and_their_one_line_errors(
