@@ -1,0 +1,109 @@
+// Experiment overview: live state/progress, rungs, best trial's curves, actions.
+"use strict";
+(() => {
+  const { api, h, num, fill, poll } = TY;
+  const head = document.getElementById("exp-head");
+  const id = head.dataset.experimentId;
+  const field = (x) => document.getElementById(x);
+  let bestDrawn = null;
+
+  function setText(x, text) { const el = field(x); if (el) el.textContent = text; }
+
+  function showExperiment(e) {
+    const badge = field("exp-state");
+    badge.textContent = e.state;
+    badge.className = `state state-${e.state}`;
+    field("exp-progress").style.width = `${(100 * e.progress).toFixed(1)}%`;
+    setText("sum-state", e.state);
+    setText("sum-progress", `${(100 * e.progress).toFixed(1)}%`);
+    setText("sum-best", num(e.best_metric));
+    setText("sum-priority", e.priority);
+    setText("sum-ended", TY.when(e.ended_at));
+    setText("sum-trials", Object.entries(e.trial_counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ") || "none yet");
+    const bt = field("sum-best-trial");
+    bt.replaceChildren(e.best_trial_id ? h("a", { href: `/ui/trials/${e.best_trial_id}` }, `trial ${e.best_trial_id}`) : "—");
+    for (const b of document.querySelectorAll("#actions button[data-action]")) {
+      const a = b.dataset.action;
+      const ended = TY.TERMINAL.has(e.state);
+      b.disabled = (a === "pause" && e.state !== "ACTIVE") || (a === "activate" && e.state !== "PAUSED")
+        || ((a === "cancel" || a === "kill") && (ended || e.state.startsWith("STOPPING")));
+    }
+  }
+
+  async function drawBest(trialId) {
+    const [train, val] = await Promise.all([
+      api(`/trials/${trialId}/metrics?group=training&max_points=1000`),
+      api(`/trials/${trialId}/metrics?group=validation&max_points=1000`),
+    ]);
+    const traces = [];
+    for (const [group, res, dash] of [["training", train, "solid"], ["validation", val, "dot"]]) {
+      const names = new Set();
+      for (const p of res.points) for (const k of Object.keys(p.metrics)) names.add(k);
+      for (const name of [...names].sort()) {
+        const pts = res.points.filter((p) => typeof p.metrics[name] === "number");
+        if (!pts.length) continue;
+        traces.push({ type: "scatter", mode: pts.length > 1 ? "lines" : "markers", name: `${group} ${name}`,
+          x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]), line: { dash } });
+      }
+    }
+    field("best-empty").hidden = traces.length > 0;
+    await Charts.draw("best-curves", traces, { xaxis: { title: { text: "steps (batches)" } } });
+  }
+
+  async function drawRungs() {
+    const rungs = await api(`/webui/experiments/${id}/rungs`);
+    fill(field("rungs-table").tBodies[0], rungs.map((r) => h("tr", {}, h("td", {}, r.length), h("td", {}, r.trials))));
+  }
+
+  async function refresh() {
+    const e = await api(`/experiments/${id}`);
+    showExperiment(e);
+    await drawRungs();
+    if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
+      await drawBest(e.best_trial_id);
+      bestDrawn = e.best_trial_id;
+    } else if (!e.best_trial_id) {
+      field("best-empty").hidden = false;
+    }
+    return !TY.TERMINAL.has(e.state) || e.state.startsWith("STOPPING");
+  }
+
+  const confirmText = {
+    pause: "Pause this experiment? Running trials checkpoint and free their slots.",
+    activate: "Activate this experiment?",
+    cancel: "Cancel this experiment? Trials stop gracefully; results are kept.",
+    kill: "Kill this experiment? Trials are stopped at once.",
+    fork: "Fork this experiment into a new one with the same config and model?",
+  };
+
+  async function act(action) {
+    setText("action-error", "");
+    let priority = null;
+    if (action === "priority") {
+      priority = Number(field("priority").value);
+      if (!(priority >= 1 && priority <= 99)) { setText("action-error", "priority must be 1 to 99"); return; }
+      if (!confirm(`Set this experiment's priority to ${priority}?`)) return;
+    } else if (!confirm(confirmText[action])) {
+      return;
+    }
+    try {
+      if (action === "fork") {
+        const child = await api(`/experiments/${id}/fork`, { method: "POST", json: { config: null } });
+        location.href = `/ui/experiments/${child.id}`;
+        return;
+      }
+      const e = action === "priority"
+        ? await api(`/experiments/${id}/priority`, { method: "POST", json: { priority } })
+        : await api(`/experiments/${id}/${action}`, { method: "POST" });
+      showExperiment(e);
+      stop(); stop = poll(refresh, 2000);
+    } catch (err) {
+      setText("action-error", err.message);
+    }
+  }
+
+  for (const b of document.querySelectorAll("#actions button[data-action]")) {
+    b.addEventListener("click", () => act(b.dataset.action));
+  }
+  let stop = poll(refresh, 2000);
+})();

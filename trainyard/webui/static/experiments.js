@@ -1,0 +1,67 @@
+// Experiments list: filter, sort, search, archive view; refreshed every few seconds.
+"use strict";
+(() => {
+  const { api, h, num, when, duration, stateBadge, progressBar, fill, pager, poll, debounce } = TY;
+  const table = document.getElementById("experiments-table");
+  const state = { sort: "-id", offset: 0, limit: 50 };
+  const field = (id) => document.getElementById(id);
+
+  function query() {
+    const q = new URLSearchParams({ sort: state.sort, limit: state.limit, offset: state.offset });
+    if (field("f-name").value) q.set("name", field("f-name").value);
+    if (field("f-state").value) q.set("state", field("f-state").value);
+    if (field("f-label").value) q.set("label", field("f-label").value);
+    if (field("f-owner").value) q.set("owner", field("f-owner").value);
+    q.set("archived", field("f-archived").checked ? "true" : "false");
+    return q;
+  }
+
+  function counts(c) {
+    return Object.entries(c || {}).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ") || "—";
+  }
+
+  function row(e) {
+    const best = e.best_metric === null ? "—"
+      : h("a", { href: `/ui/trials/${e.best_trial_id}` }, `${num(e.best_metric)} (${e.searcher_metric})`);
+    return h("tr", { "data-id": e.id },
+      h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.id)),
+      h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.name)),
+      h("td", {}, stateBadge(e.state)),
+      h("td", {}, progressBar(e.progress)),
+      h("td", {}, e.searcher_name),
+      h("td", {}, best),
+      h("td", {}, counts(e.trial_counts)),
+      h("td", {}, e.owner || "—"),
+      h("td", {}, when(e.created_at)),
+      h("td", {}, duration(e.created_at, e.ended_at)),
+      h("td", {}, ...e.labels.map((l) => h("span", { class: "tag" }, l))),
+    );
+  }
+
+  async function load() {
+    const page = await api("/experiments?" + query());
+    fill(table.tBodies[0], page.items.map(row));
+    field("experiments-empty").hidden = page.total > 0;
+    table.hidden = page.total === 0;
+    pager(field("experiments-pager"), page, (o) => { state.offset = o; load(); });
+    table.dataset.loaded = String((Number(table.dataset.loaded) || 0) + 1);
+  }
+
+  for (const th of table.querySelectorAll("th[data-sort]")) {
+    th.classList.add("sortable");
+    th.addEventListener("click", () => {
+      const key = th.dataset.sort;
+      state.sort = state.sort === key ? "-" + key : key;
+      for (const o of table.querySelectorAll("th")) o.classList.remove("asc", "desc");
+      th.classList.add(state.sort.startsWith("-") ? "desc" : "asc");
+      load();
+    });
+  }
+  const again = debounce(() => { state.offset = 0; load(); }, 250);
+  for (const id of ["f-name", "f-state", "f-label", "f-owner", "f-archived"]) {
+    field(id).addEventListener("input", again);
+    field(id).addEventListener("change", again);
+  }
+  field("exp-filters").addEventListener("submit", (ev) => ev.preventDefault());
+  poll(load, 5000);
+})();

@@ -1,0 +1,148 @@
+// HPO visualisations: learning curves, importance, heat map, parallel coordinates, scatters.
+"use strict";
+(() => {
+  const { api, h, poll } = TY;
+  const head = document.getElementById("exp-head");
+  const id = head.dataset.experimentId;
+  const metric = head.dataset.metric;
+  const field = (x) => document.getElementById(x);
+  const PER_TRIAL_TRACES = 300;  // above this, all curves share one trace (plotly stays fast)
+  let data = null;
+
+  async function drawCurves() {
+    const res = await api(`/experiments/${id}/metrics?group=validation&max_points=200`);
+    const curves = res.trials.filter((t) => t.points.length);
+    let traces;
+    if (curves.length <= PER_TRIAL_TRACES) {
+      traces = curves.map((t) => ({
+        type: "scatter", mode: t.points.length > 1 ? "lines+markers" : "markers", name: `trial ${t.trial_id}`,
+        x: t.points.map((p) => p[0]), y: t.points.map((p) => p[1]), marker: { size: 4 }, line: { width: 1 },
+        hovertemplate: `trial ${t.trial_id}<br>length %{x}<br>${metric} %{y}<extra></extra>`,
+      }));
+    } else {
+      const x = [], y = [];
+      for (const t of curves) { for (const p of t.points) { x.push(p[0]); y.push(p[1]); } x.push(null); y.push(null); }
+      traces = [{ type: "scattergl", mode: "lines", name: `${curves.length} trials`, x, y, line: { width: 1 }, opacity: 0.5 }];
+    }
+    await Charts.draw("learning-curves", traces, {
+      showlegend: curves.length <= 20,
+      xaxis: { title: { text: "length (batches)" } }, yaxis: { title: { text: metric } },
+    });
+  }
+
+  function scored() {
+    return data.trials.filter((t) => typeof t.metric === "number");
+  }
+
+  function axisValues(hp, trials) {
+    return trials.map((t) => hp.kind === "numeric" ? t.hp[hp.name] : String(t.hp[hp.name]));
+  }
+
+  async function drawImportance() {
+    const entries = Object.entries(data.importance).sort((a, b) => a[1] - b[1]);
+    if (!entries.length) {
+      field("importance").replaceChildren(h("p", { class: "hint" }, "Needs at least 5 trials with a metric and a hyperparameter that varies."));
+      return;
+    }
+    await Charts.draw("importance", [{
+      type: "bar", orientation: "h", x: entries.map((e) => e[1]), y: entries.map((e) => e[0]),
+    }], { margin: { l: 120, r: 20, t: 10, b: 40 }, xaxis: { title: { text: "importance" }, range: [0, 1] } });
+  }
+
+  async function drawParcoords() {
+    const trials = scored();
+    const dims = data.hparams.map((hp) => {
+      if (hp.log) {
+        const vals = trials.map((t) => Math.log10(t.hp[hp.name]));
+        const lo = Math.floor(Math.min(...vals)), hi = Math.ceil(Math.max(...vals));
+        const ticks = [...Array(hi - lo + 1).keys()].map((i) => lo + i);
+        return { label: `${hp.name} (log)`, values: vals, tickvals: ticks, ticktext: ticks.map((e) => `1e${e}`) };
+      }
+      if (hp.kind === "numeric") return { label: hp.name, values: trials.map((t) => t.hp[hp.name]) };
+      const codes = hp.values;
+      return { label: hp.name, values: trials.map((t) => codes.indexOf(String(t.hp[hp.name]))),
+        tickvals: codes.map((_, i) => i), ticktext: codes };
+    });
+    const ys = trials.map((t) => t.metric);
+    dims.push({ label: metric, values: ys });
+    await Charts.draw("parcoords", [{
+      type: "parcoords", dimensions: dims,
+      line: { color: ys, colorscale: "Viridis", reversescale: data.smaller_is_better, showscale: true },
+    }], { margin: { l: 60, r: 60, t: 40, b: 20 } });
+  }
+
+  async function drawScatters() {
+    const trials = scored();
+    const grid = field("scatters");
+    if (grid.children.length !== data.hparams.length) {
+      grid.replaceChildren(...data.hparams.map((hp, i) => h("div", { class: "chart small", id: `scatter-${i}`, "data-hparam": hp.name })));
+    }
+    const log = (hp) => hp.log;
+    await Promise.all(data.hparams.map((hp, i) => Charts.draw(`scatter-${i}`, [{
+      type: trials.length > 2000 ? "scattergl" : "scatter", mode: "markers",
+      x: axisValues(hp, trials), y: trials.map((t) => t.metric), text: trials.map((t) => `trial ${t.id}`),
+      marker: { size: 6, color: trials.map((t) => t.trained_length), colorscale: "Blues", showscale: false },
+    }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
+  }
+
+  function bins(hp, trials) {
+    if (hp.kind !== "numeric") {
+      return { labels: hp.values, index: (t) => hp.values.indexOf(String(t.hp[hp.name])) };
+    }
+    const vals = trials.map((t) => t.hp[hp.name]);
+    const distinct = [...new Set(vals)].sort((a, b) => a - b);
+    if (distinct.length <= 10) return { labels: distinct.map(String), index: (t) => distinct.indexOf(t.hp[hp.name]) };
+    const useLog = hp.log && distinct[0] > 0;
+    const f = useLog ? Math.log10 : (v) => v;
+    const lo = f(distinct[0]), hi = f(distinct[distinct.length - 1]), n = 10;
+    const edge = (i) => (useLog ? 10 ** (lo + (i * (hi - lo)) / n) : lo + (i * (hi - lo)) / n);
+    const labels = [...Array(n).keys()].map((i) => Number(edge(i + 0.5)).toPrecision(3));
+    return { labels, index: (t) => Math.min(n - 1, Math.floor(((f(t.hp[hp.name]) - lo) / (hi - lo || 1)) * n)) };
+  }
+
+  async function drawHeatmap() {
+    const hx = data.hparams.find((p) => p.name === field("heat-x").value);
+    const hy = data.hparams.find((p) => p.name === field("heat-y").value);
+    if (!hx || !hy) { field("heatmap").replaceChildren(h("p", { class: "hint" }, "Needs two hyperparameters that vary.")); return; }
+    const trials = scored();
+    const bx = bins(hx, trials), by = bins(hy, trials);
+    const sum = by.labels.map(() => bx.labels.map(() => 0));
+    const cnt = by.labels.map(() => bx.labels.map(() => 0));
+    for (const t of trials) {
+      const i = by.index(t), j = bx.index(t);
+      if (i >= 0 && j >= 0) { sum[i][j] += t.metric; cnt[i][j] += 1; }
+    }
+    const z = sum.map((r, i) => r.map((s, j) => (cnt[i][j] ? s / cnt[i][j] : null)));
+    await Charts.draw("heatmap", [{
+      type: "heatmap", x: bx.labels, y: by.labels, z, colorscale: "Viridis", reversescale: data.smaller_is_better,
+      colorbar: { title: { text: metric } }, hoverongaps: false,
+    }], { xaxis: { title: { text: hx.name }, type: "category" }, yaxis: { title: { text: hy.name }, type: "category" }, margin: { l: 80, r: 20, t: 10, b: 50 } });
+  }
+
+  function fillSelects() {
+    const names = data.hparams.map((p) => p.name);
+    for (const [sel, pick] of [["heat-x", 0], ["heat-y", 1]]) {
+      const el = field(sel);
+      if (el.options.length === names.length) continue;
+      el.replaceChildren(...names.map((n) => h("option", { value: n }, n)));
+      if (names[pick]) el.value = names[pick];
+      el.onchange = drawHeatmap;
+    }
+  }
+
+  async function refresh() {
+    data = await api(`/webui/experiments/${id}/hpo`);
+    const any = scored().length > 0;
+    field("hpo-empty").hidden = any;
+    await drawCurves();
+    if (any) {
+      fillSelects();
+      await Promise.all([drawImportance(), drawParcoords(), drawScatters(), drawHeatmap()]);
+    }
+    const state = (await api(`/experiments/${id}`)).state;
+    field("exp-state").textContent = state;
+    return !TY.TERMINAL.has(state);
+  }
+
+  poll(refresh, 6000);
+})();
