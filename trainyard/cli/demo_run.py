@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         except TrainyardError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
 
 
 def _run(config: Path, data_dir: Path, cpu_slots: int) -> int:

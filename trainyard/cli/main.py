@@ -31,6 +31,11 @@ class _Group(TyperGroup):
                 raise
             err_console.print(f"error: {err}", markup=False, soft_wrap=True)
             raise SystemExit(1) from None
+        except KeyboardInterrupt:
+            if state.debug:
+                raise
+            err_console.print("interrupted", markup=False)
+            raise SystemExit(130) from None
         except TimeoutError as err:
             if state.debug:
                 raise
