@@ -95,6 +95,7 @@ def train(ctx: core.Context) -> None:
     if w is None:
         w = rng.normal(0.0, 0.01, size=(x_train.shape[1] + 1, 10))
     w = dist.broadcast(w)
+    print(f"rank {dist.rank} of {dist.size}: hparams {hp}, starting at step {steps}", flush=True)
 
     for op in ctx.searcher.operations():
         while steps < op.length:

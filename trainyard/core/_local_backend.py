@@ -22,6 +22,7 @@ from trainyard.core._backend import Backend, MetricGroup
 from trainyard.core._config import default_hparams, searcher_length
 from trainyard.core._errors import CoreUsageError
 from trainyard.core._info import TrialInfo
+from trainyard.core._wire import describe_report
 
 PREEMPT_FLAG = "PREEMPT"
 
@@ -111,11 +112,7 @@ class LocalBackend(Backend):
             "timestamp": time.time(),
         }
         self._metrics.write(json.dumps(record) + "\n")
-        if self._echo:
-            shown = " ".join(
-                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-            )
-            self.log(f"{group} steps={steps} {shown}")
+        self.log(describe_report(group, steps, metrics))
 
     def flush(self) -> None:
         self._metrics.flush()

@@ -18,6 +18,7 @@ from trainyard.core._errors import CoreUsageError, MasterError
 from trainyard.core._http import MasterClient
 from trainyard.core._info import TrialInfo
 from trainyard.core._sender import MetricsSender
+from trainyard.core._wire import describe_report
 
 
 def _require_env(name: str) -> str:
@@ -103,6 +104,8 @@ class MasterBackend(Backend):
         self._sender.submit(
             group, {"steps": steps, "metrics": dict(metrics), "timestamp": time.time()}
         )
+        if group == "validation":  # training reports are too many for the trial log
+            self.log(describe_report(group, steps, metrics))
 
     def report_progress(self, progress: float) -> None:
         self._sender.submit("progress", {"progress": progress})
@@ -140,6 +143,7 @@ class MasterBackend(Backend):
         }
         self._client.post(f"/trials/{self._tid}/checkpoints", body)
         self._registered.append((steps, uuid))
+        self.log(f"checkpoint {uuid} saved at steps={steps}")
 
     def checkpoint_history(self) -> list[str]:
         answer = self._client.get(f"/trials/{self._tid}/checkpoints", not_found_ok=True)
@@ -201,7 +205,7 @@ class MasterBackend(Backend):
         self._client.post(f"/trials/{self._tid}/searcher/completed_operation", body)
 
     def log(self, message: str) -> None:
-        print(message, file=sys.stdout, flush=True)
+        print(f"[trainyard] {message}", file=sys.stdout, flush=True)
 
     def close(self) -> None:
         self._closing.set()

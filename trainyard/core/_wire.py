@@ -47,3 +47,11 @@ def encode_metrics(metrics: Mapping[str, Any]) -> dict[str, float | str]:
             raise CoreUsageError(f"metric name {name!r} must be a non-empty string")
         encoded[name] = encode_float(to_float(name, value))
     return encoded
+
+
+def describe_report(group: str, steps: int, metrics: Mapping[str, float | str]) -> str:
+    """One log line for a report: `validation steps=100 loss=0.25 acc=0.9`."""
+    shown = " ".join(
+        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+    )
+    return f"{group} steps={steps} {shown}"
