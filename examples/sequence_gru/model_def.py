@@ -21,7 +21,7 @@ FREQUENCIES = (1.0, 2.0, 3.0)
 SEQUENCE_LENGTH = 32
 
 
-def make_waves(n: int, seed: int, noise: float = 0.6) -> TensorDataset:
+def make_waves(n: int, seed: int, noise: float = 0.3) -> TensorDataset:
     """`n` labelled sequences shaped (n, SEQUENCE_LENGTH, 1)."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, len(FREQUENCIES), size=n)

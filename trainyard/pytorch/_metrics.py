@@ -1,13 +1,12 @@
 """Metric accumulation: training windows between reports, validation over a whole pass.
 
-Sums stay on the device as float64 tensors (no host sync per batch); they are reduced across ranks
-only when a report is due, and a window's partial sums travel in checkpoints so a resumed run
-reports exactly what an uninterrupted one would.
+Nothing syncs with the device per batch: a training window keeps each batch's detached metric
+tensors and sums them only when a report is due (then reduced across ranks); a window's pending
+values travel in checkpoints so a resumed run reports exactly what an uninterrupted one would.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,16 +70,60 @@ class MetricSums:
             return {}
         return {n: values[i] / total for i, n in enumerate(names)}
 
+
+class TrainingWindow:
+    """The training metrics of the batches since the last report, one rank's share.
+
+    `add` is on the hot path: it only keeps the detached values (after checking the first
+    batch's metrics once). `reduce` averages per batch over the window and over ranks.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.values: dict[str, list[Any]] = {}
+        self.batches = 0
+        self._checked = False
+
+    def add(self, metrics: Mapping[str, Any]) -> None:
+        """Keep one batch's metrics (tensors detached, floats as they are)."""
+        if not self._checked:
+            for name, value in metrics.items():
+                _as_tensor(name, value, self.device)
+            self._checked = True
+        for name, value in metrics.items():
+            kept = value.detach() if isinstance(value, torch.Tensor) else value
+            self.values.setdefault(name, []).append(kept)
+        self.batches += 1
+
+    def _sums(self) -> MetricSums:
+        sums = MetricSums(self.device)
+        for name, kept in self.values.items():
+            total = torch.stack([_as_tensor(name, v, self.device) for v in kept]).sum()
+            sums.sums[name] = total
+        sums.weight = float(self.batches)
+        return sums
+
+    def reduce(self, distributed: bool) -> dict[str, float]:
+        """Per-batch means over the window and every rank (a collective when `distributed`);
+        then the window is empty."""
+        sums = self._sums()
+        self.values, self.batches = {}, 0
+        return sums.reduce(distributed)
+
     def state(self) -> dict[str, Any]:
         """Plain-CPU copy for a checkpoint."""
-        return {"sums": {k: v.cpu() for k, v in self.sums.items()}, "weight": self.weight}
+        return {
+            "values": {
+                k: [v.cpu() if isinstance(v, torch.Tensor) else v for v in vs]
+                for k, vs in self.values.items()
+            },
+            "batches": self.batches,
+        }
 
     def load(self, state: Mapping[str, Any]) -> None:
         """Inverse of `state()`."""
-        self.sums = {k: v.to(self.device) for k, v in state["sums"].items()}
-        self.weight = float(state["weight"])
-
-
-def is_finite(value: float) -> bool:
-    """False for NaN and infinities (metrics are reported as they are, never raised on)."""
-    return math.isfinite(value)
+        self.values = {
+            k: [v.to(self.device) if isinstance(v, torch.Tensor) else v for v in vs]
+            for k, vs in state["values"].items()
+        }
+        self.batches = int(state["batches"])

@@ -23,6 +23,9 @@ class TrainerOptions:
     - `clip_grad_norm`: clip the global gradient norm before each optimizer step.
     - `reporting_period`: report training metrics every n batches (default 100).
     - `num_workers`: DataLoader worker processes (default 0).
+    - `preemption_check_period`: ask `ctx.preempt.should_preempt()` every n batches. Default 1
+      with one rank; 10 with several, where each check is a broadcast from the chief (a
+      per-batch broadcast would cost several percent of a small model's step time).
     """
 
     distributed: Strategy = "ddp"
@@ -31,10 +34,15 @@ class TrainerOptions:
     clip_grad_norm: float | None = None
     reporting_period: int = 100
     num_workers: int = 0
+    preemption_check_period: int = 1
 
     @classmethod
     def resolve(
-        cls, given: dict[str, Any], data: dict[str, Any] | None, device: torch.device
+        cls,
+        given: dict[str, Any],
+        data: dict[str, Any] | None,
+        device: torch.device,
+        world_size: int = 1,
     ) -> TrainerOptions:
         """Explicit arguments (`None` = not given) win over config `data` keys of the same name."""
         data = data or {}
@@ -57,6 +65,11 @@ class TrainerOptions:
             clip_grad_norm=None if clip is None else float(clip),
             reporting_period=_positive_int(pick("reporting_period"), 100, "reporting_period"),
             num_workers=_positive_int(pick("num_workers"), 0, "num_workers", allow_zero=True),
+            preemption_check_period=_positive_int(
+                pick("preemption_check_period"),
+                1 if world_size == 1 else 10,
+                "preemption_check_period",
+            ),
         )
 
 

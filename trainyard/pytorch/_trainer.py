@@ -22,7 +22,7 @@ from trainyard.pytorch._data import (
     to_device,
 )
 from trainyard.pytorch._dist import pick_device, wrap_model
-from trainyard.pytorch._metrics import MetricSums
+from trainyard.pytorch._metrics import MetricSums, TrainingWindow
 from trainyard.pytorch._options import TrainerOptions
 from trainyard.pytorch._periods import EpochGeometry, TrainerSettings
 from trainyard.pytorch._protocols import CoreContextLike
@@ -66,6 +66,7 @@ class Trainer:
         clip_grad_norm: float | None = None,
         reporting_period: int | None = None,
         num_workers: int | None = None,
+        preemption_check_period: int | None = None,
         tensorboard: bool = True,
         run_dir: str | Path | None = None,
     ) -> None:
@@ -78,6 +79,7 @@ class Trainer:
             "clip_grad_norm": clip_grad_norm,
             "reporting_period": reporting_period,
             "num_workers": num_workers,
+            "preemption_check_period": preemption_check_period,
         }
         self._tensorboard = tensorboard
         self._run_dir = run_dir
@@ -92,7 +94,7 @@ class Trainer:
         info, d = self.core.info, self.core.distributed
         self.settings = TrainerSettings.from_config(info.config)
         self.device = pick_device(d.local_rank)
-        self.options = TrainerOptions.resolve(self._given, self.settings.data, self.device)
+        self.options = TrainerOptions.resolve(self._given, self.settings.data, self.device, d.size)
         self.distributed = d.size > 1 and dist.is_initialized()
         seed_everything(info.trial_seed)
         self.context = PyTorchTrialContext.build(
@@ -120,9 +122,11 @@ class Trainer:
             world_size=d.size,
         )
         amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
-        self._autocast = torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp)
+        self._autocast: contextlib.AbstractContextManager[Any] = (
+            torch.autocast(self.device.type, dtype=amp_dtype) if amp else contextlib.nullcontext()
+        )
         self._build_data()
-        self.window = MetricSums(self.device)
+        self.window = TrainingWindow(self.device)
         self.tb = TensorBoardSink(
             tensorboard_dir(info.trial_id, self._run_dir, getattr(info, "checkpoint_storage", None))
             if self._tensorboard and d.is_chief
@@ -210,7 +214,8 @@ class Trainer:
         accumulate = self.options.gradient_accumulation_steps
         stepping = (self.steps + 1) % accumulate == 0
         model, opt, scaler = self.c.model, self.c.optimizer, self.c.scaler
-        batch = to_device(batch, self.device)
+        if self.device.type != "cpu":
+            batch = to_device(batch, self.device)
         with self._grad_sync(stepping):
             with self._autocast:
                 out = self.trial.train_batch(batch, model, epoch, self.steps)
@@ -253,13 +258,14 @@ class Trainer:
         at_boundary = steps % self.options.gradient_accumulation_steps == 0
         if at_boundary and cp and steps - max(self.last_checkpoint_step, 0) >= cp:
             self._checkpoint_once()
-        if at_boundary and self.core.preempt.should_preempt():
+        check = steps % self.options.preemption_check_period == 0
+        if at_boundary and check and self.core.preempt.should_preempt():
             self._checkpoint_once()
             return False
         return True
 
     def _report_training(self) -> None:
-        if self.window.weight == 0:  # equal on every rank: they step in lockstep
+        if self.window.batches == 0:  # equal on every rank: they step in lockstep
             return
         metrics = self.window.reduce(self.distributed)
         if metrics:

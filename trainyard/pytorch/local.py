@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     resources = config.get("resources") or {}
     slots = args.slots or int(resources.get("slots_per_trial", 1) or 1)
     env = dict(os.environ, TRAINYARD_CONFIG=str(config_path))
+    if slots > 1:
+        env.setdefault("OMP_NUM_THREADS", "1")  # as torchrun does: ranks share the cores
     if args.run_dir is not None:
         env["TRAINYARD_RUN_DIR"] = str(args.run_dir.resolve())
     model_dir = (args.model_dir or config_path.parent).resolve()

@@ -78,6 +78,15 @@ def test_preemption_writes_exactly_one_checkpoint_and_stops(make_core: RunFactor
     assert core.reported == []
 
 
+def test_preemption_is_checked_every_preemption_check_period_batches(
+    make_core: RunFactory,
+) -> None:
+    core = make_core({}, lengths=(50,), preempt_at_call=2)
+    result = Trainer(TinyTrial, core.ctx, preemption_check_period=4, tensorboard=False).fit()
+    assert (result.preempted, result.steps_completed) == (True, 8)
+    assert core.backend.preempt_checks == 2
+
+
 def test_resume_after_preemption_is_bitwise_identical(make_core: RunFactory, tmp_path: Any) -> None:
     hp = {"dropout": 0.3, "sched": "epoch"}
     cfg = config(min_validation_period={"batches": 4})
