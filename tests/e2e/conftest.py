@@ -1,0 +1,99 @@
+"""Browser fixtures: Debian's Chromium through Playwright, and a master serving a seeded search.
+
+`seeded_ui` (one per module) runs the real app on a free 127.0.0.1 port with a store-backed
+runtime stand-in (`ui_support.StoreService`) and two searches written through the store:
+a finished adaptive-ASHA search of 27 trials and a live one (2 running, 3 queued). `page` is a
+fresh signed-in browser tab. The real-master test (`test_ui_real_master.py`) starts its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from ui_support import SeededSearch, Served, seed_search, serve
+
+from trainyard.master.settings import load_master_settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("TRAINYARD_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _chromium() -> str:
+    if not Path(CHROMIUM).exists() and CHROMIUM == "/usr/bin/chromium" and shutil.which("apt-get"):
+        subprocess.run(["bash", str(ROOT / "scripts" / "ensure_chromium.sh")], check=False)
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: run scripts/ensure_chromium.sh")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = _chromium()
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class SeededUI:
+    served: Served
+    done: SeededSearch
+    live: SeededSearch
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
+    data = tmp_path_factory.mktemp("ui-master")
+    settings = load_master_settings(
+        None, env={}, data_dir=data, checkpoint_root=data / "ckpt", cpu_slots=2
+    )
+    with serve(settings) as served:
+        done = seed_search(served.db, name="digits-adaptive", n_trials=27, max_length=900)
+        live = seed_search(served.db, name="live-search", n_trials=9, running=2, queued=3, seed=1)
+        yield SeededUI(served, done, live)
+
+
+def signed_in_context(browser: Browser, url: str, token: str) -> BrowserContext:
+    """A browser profile holding the sign-in cookie. Tabs of one context share the HTTP and
+    compiled-code caches, so plotly.min.js (4.8 MB) is parsed once per module, not per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_cookies([{"name": "trainyard_token", "value": token, "url": url}])
+    context.set_default_timeout(60_000)  # generous: a loaded 2-core machine parses plotly slowly
+    return context
+
+
+@pytest.fixture(scope="module")
+def ui_context(browser: Browser, seeded_ui: SeededUI) -> Iterator[BrowserContext]:
+    context = signed_in_context(browser, seeded_ui.url, seeded_ui.served.token)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(ui_context: BrowserContext) -> Iterator[Page]:
+    tab = ui_context.new_page()
+    yield tab
+    tab.close()
