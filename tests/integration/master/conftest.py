@@ -1,16 +1,26 @@
-"""Fixtures of the runtime tests: a real master (subprocess, SQLite, CPU slots) per test."""
+"""Fixtures of the runtime tests: real masters (subprocess, SQLite, CPU slots).
+
+`shared_master` is one 2-slot master per test module (tests wait for their own experiments to
+end, so they can share it); `start_master(slots=...)` starts a private one for tests that need a
+different pool or kill it.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from master_runner import RealMaster
 
-sys.path.insert(0, str(Path(__file__).parent))
 
-from master_runner import RealMaster  # noqa: E402
+@pytest.fixture(scope="module")
+def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMaster]:
+    master = RealMaster(tmp_path_factory.mktemp("shared-master"), slots=2).start()
+    try:
+        yield master
+    finally:
+        master.stop()
 
 
 @pytest.fixture

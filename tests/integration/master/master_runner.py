@@ -116,7 +116,7 @@ class RealMaster:
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while not url_file.exists():
+        while not (url_file.exists() and url_file.read_text().endswith("\n")):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.process.kill()
                 raise RuntimeError(f"master did not start:\n{self.log()}")

@@ -55,9 +55,9 @@ def trained(master: RealMaster, trial_id: int) -> int:
 
 
 def test_pause_checkpoints_and_activate_resumes_from_there(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=1)
+    master = shared_master
     config, model_dir = write_experiment(tmp_path, single(40, sleep=0.05))
     with master.client() as client:
         exp = client.create_experiment(config, model_dir)
@@ -88,13 +88,13 @@ def test_higher_priority_preempts_lower_which_resumes_and_finishes(
 ) -> None:
     master = start_master(slots=1)
     low_cfg, model_dir = write_experiment(
-        tmp_path, single(30, sleep=0.05, resources={"priority": 60}, name="low")
+        tmp_path, single(40, sleep=0.1, resources={"priority": 60}, name="low")
     )
     high_cfg, _ = write_experiment(tmp_path, single(2, resources={"priority": 10}, name="high"))
     with master.client() as client:
         low = client.create_experiment(low_cfg, model_dir)
         (low_trial,) = wait_for("low's trial", lambda: client.list_trials(low.id).items)
-        wait_for("low to train", lambda: trained(master, low_trial.id) >= 3, master=master)
+        wait_for("low to train", lambda: trained(master, low_trial.id) >= 2, master=master)
         high = client.create_experiment(high_cfg, model_dir)
         high_done = client.wait_experiment(high.id, interval=0.2, timeout=90)
         assert high_done.state == "COMPLETED", master.log()
@@ -112,9 +112,9 @@ def test_higher_priority_preempts_lower_which_resumes_and_finishes(
 
 
 def test_two_slot_trial_waits_until_two_slots_are_free(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
+    master = shared_master
     busy_cfg, model_dir = write_experiment(tmp_path, single(20, sleep=0.05, name="busy"))
     gang_cfg, _ = write_experiment(tmp_path, single(2, resources={"slots_per_trial": 2}))
     with master.client() as client:
@@ -135,9 +135,9 @@ def test_two_slot_trial_waits_until_two_slots_are_free(
 
 
 def test_crashing_trial_restarts_max_restarts_times_then_errors(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
+    master = shared_master
     hparams = {"crash": {"type": "categorical", "vals": [True, False]}}
     text = experiment_yaml({"name": "grid", "max_length": {"batches": 2}}, hparams, max_restarts=2)
     config, model_dir = write_experiment(tmp_path, text)

@@ -62,7 +62,7 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
         "num_rungs": 3,
         "divisor": 2,
     }
-    hparams = {"x": {"type": "double", "minval": 0.0, "maxval": 1.0}, "sleep": 0.15}
+    hparams = {"x": {"type": "double", "minval": 0.0, "maxval": 1.0}, "sleep": 0.1}
     config, model_dir = write_experiment(tmp_path, experiment_yaml(searcher, hparams))
     with master.client() as client:
         exp = client.create_experiment(config, model_dir)

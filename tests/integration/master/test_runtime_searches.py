@@ -34,51 +34,58 @@ def validations(master: RealMaster, experiment_id: int) -> dict[int, list[int]]:
         db.dispose()
 
 
-def test_grid_runs_every_point_and_finds_the_best(
-    start_master: StartMaster, tmp_path: Path
+def test_grid_runs_every_point_finds_the_best_and_continues_it(
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
-    grid = {"x": {"type": "categorical", "vals": [0.1, 0.3, 0.5]}}
+    master = shared_master
+    grid = {"x": {"type": "categorical", "vals": [0.1, 0.3]}}
     text = experiment_yaml({"name": "grid", "max_length": {"batches": 3}}, grid)
     config, model_dir = write_experiment(tmp_path, text)
     with master.client() as client:
         exp = client.create_experiment(config, model_dir)
         final = client.wait_experiment(exp.id, interval=0.2, timeout=90)
         assert final.state == "COMPLETED", master.log()
-        assert final.trial_counts == {"COMPLETED": 3}
+        assert final.trial_counts == {"COMPLETED": 2}
+        assert final.progress == 1.0
         best = client.get_trial(final.best_trial_id)
         assert best.hparams == {"x": 0.3}
-        assert final.progress == 1.0
         logs = [
             line.line for t in client.list_trials(exp.id).items for line in client.trial_logs(t.id)
         ]
-    assert validations(master, exp.id) == {1: [3], 2: [3], 3: [3]}
-    assert any("cuda=None" in line for line in logs)  # CPU slots: CUDA_VISIBLE_DEVICES unset
+        assert any("cuda=None" in line for line in logs)  # CPU slots: CUDA_VISIBLE_DEVICES unset
+
+        # Continue the best trial from its checkpoint at 3 batches up to 5.
+        new_exp, new_trial = client.continue_trial(best.id, max_length=5)
+        assert client.wait_experiment(new_exp, interval=0.2, timeout=90).state == "COMPLETED"
+        assert client.get_trial(new_trial).hparams == {"x": 0.3}
+        steps = [p.steps for p in client.trial_metrics(new_trial, group="training")]
+    assert validations(master, exp.id) == {1: [3], 2: [3]}
+    assert steps == [4, 5]  # resumed from the checkpoint, not from scratch
 
 
 def test_unknown_pool_and_oversized_trials_are_refused_in_one_line(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
+    master = shared_master
     single = {"name": "single", "max_length": {"batches": 1}}
     with master.client() as client:
+        before = client.list_experiments().total
         bad_pool = experiment_yaml(single, {}, resources={"resource_pool": "gpus"})
         config, model_dir = write_experiment(tmp_path, bad_pool)
-        with pytest.raises(
-            ConfigError, match="resource pool 'gpus' does not exist; known pools: default"
-        ):
+        message = "resource pool 'gpus' does not exist; known pools: default"
+        with pytest.raises(ConfigError, match=message):
             client.create_experiment(config, model_dir)
         too_big = experiment_yaml(single, {}, resources={"slots_per_trial": 3})
         config, model_dir = write_experiment(tmp_path, too_big)
         with pytest.raises(ConfigError, match="slots_per_trial is 3 but resource pool 'default'"):
             client.create_experiment(config, model_dir)
-        assert client.list_experiments().total == 0
+        assert client.list_experiments().total == before
 
 
 def test_adaptive_asha_promotes_some_trials_and_stops_the_rest(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
+    master = shared_master
     searcher = {
         "name": "adaptive_asha",
         "max_length": {"batches": 4},
@@ -99,12 +106,30 @@ def test_adaptive_asha_promotes_some_trials_and_stops_the_rest(
     assert lengths[0] == 2 and lengths[-1] == 4  # some stopped at rung 0, some promoted
     for steps in seen.values():
         assert steps in ([2], [2, 4])  # every rung reported once, no other lengths
+    # GC (save_trial_best 1, save_trial_latest 1): a promoted trial keeps only its 4-batch one.
+    db = master.db()
+    try:
+        with db.session(read_only=True) as session:
+            rows = session.query(Checkpoint).filter(Checkpoint.experiment_id == exp.id).all()
+    finally:
+        db.dispose()
+    by_trial: dict[int, dict[int, str]] = {}
+    for row in rows:
+        by_trial.setdefault(row.trial_id, {})[row.steps_completed] = row.state
+    promoted = [states for states in by_trial.values() if 4 in states]
+    assert promoted, by_trial
+    for states in promoted:  # only the latest (also the best) is kept, earlier ones deleted
+        assert [s for s, state in states.items() if state == "ACTIVE"] == [4], by_trial
+        assert states[2] == "DELETED"
+    for row in rows:
+        on_disk = (master.data_dir / "checkpoints" / row.uuid).exists()
+        assert on_disk == (row.state == "ACTIVE")
 
 
 def test_pbt_children_start_from_their_parents_checkpoints(
-    start_master: StartMaster, tmp_path: Path
+    shared_master: RealMaster, tmp_path: Path
 ) -> None:
-    master = start_master(slots=2)
+    master = shared_master
     searcher = {
         "name": "pbt",
         "population_size": 2,

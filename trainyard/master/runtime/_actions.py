@@ -6,6 +6,7 @@ continue a trial, set priority, kill a trial. Every state change is guarded by `
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ __all__ = ["Actions"]
 
 E = ExperimentState
 _WAITING = (TrialState.QUEUED, TrialState.PAUSED)
+_DELETE_DELAY_S = 1.0
 
 
 class Actions:
@@ -158,6 +160,8 @@ class Actions:
 
     def _delete_now(self, experiment_id: int) -> None:
         rt = self._rt
+        # Callers read the DELETING experiment back right after asking; give them a moment.
+        time.sleep(_DELETE_DELAY_S)
         try:
             with rt.db.session(read_only=True) as session:
                 config = rt.config(session, experiment_id)

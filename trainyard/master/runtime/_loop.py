@@ -106,6 +106,16 @@ def _request(
     )
 
 
+def _still_idle(session: Session, allocation_id: str) -> bool:
+    """Re-read in the write transaction: the trial of this allocation still has no work."""
+    row = session.execute(
+        select(Trial.target_length, Trial.completed_length)
+        .join(Allocation, Allocation.trial_id == Trial.id)
+        .where(Allocation.id == allocation_id)
+    ).one_or_none()
+    return row is not None and (row[0] is None or row[0] <= row[1])
+
+
 class SchedulingLoop:
     """Runs `tick()` in a daemon thread until `stop()`."""
 
@@ -147,6 +157,8 @@ class SchedulingLoop:
         if decision.preemptions:
             with rt.db.session() as session:
                 for pre in decision.preemptions:
+                    if pre.reason == "idle" and not _still_idle(session, pre.allocation_id):
+                        continue  # it got work since the inputs were read
                     rt.request_preemption(session, pre.allocation_id, "preempt")
                     rt.log.info("preempting %s for trial %s", pre.allocation_id, pre.for_request)
         for start in decision.starts:
