@@ -147,6 +147,9 @@ def test_experiment_metrics_downsamples_every_trial_and_reads_any_metric(db: Dat
             trial_ids=[trials[1].id, trials[3].id],
         )  # fmt: skip
         names = metrics_repo.metric_names(session, experiment.id, "validation")
+        capped = metrics_repo.experiment_metrics(
+            session, experiment.id, "validation", max_points_per_trial=20, max_total_points=10
+        )
     assert sorted(curves) == sorted(t.id for t in trials)
     for k, trial in enumerate(trials):
         points = curves[trial.id]
@@ -156,6 +159,9 @@ def test_experiment_metrics_downsamples_every_trial_and_reads_any_metric(db: Dat
     assert sorted(acc) == [trials[1].id, trials[3].id]
     assert all(value == -steps / 10 for steps, value in acc[trials[1].id])
     assert names == ["acc", "loss"]
+    # 5 trials sharing 10 points: 2 each, the last one always among them.
+    assert all(len(points) <= 2 and points[-1][0] == 3000 for points in capped.values())
+    assert len(capped) == 5
 
 
 def test_reports_for_an_unknown_trial_are_refused(db: Database) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from trainyard.errors import NotFoundError, TrainyardError
@@ -294,13 +294,18 @@ def experiment_metrics(
     *,
     max_points_per_trial: int,
     trial_ids: Sequence[int] | None = None,
+    max_total_points: int = 20_000,
 ) -> dict[int, list[tuple[int, float]]]:
     """{trial_id: [(steps, value), ...]} for one metric over an experiment's trials.
 
     `metric_name` None reads the searcher metric (validation rows, one indexed numeric column).
-    Points whose value is missing or NaN are left out. Downsampling happens in the database in two
-    steps: rows whose steps have at least L trailing zero bits (an index range, ~1/2^L of them,
-    with L the lowest level whose row count fits the budget), then every k-th per trial.
+    Each trial gets at most `max_points_per_trial` points, fewer when the trials together would
+    exceed `max_total_points` (10,000 trials and the default 20,000: first and last point of each).
+    Each trial's last point is always included; points whose value is missing or NaN are left out.
+
+    Cost is proportional to the points returned, not to the rows stored: the database reads only
+    rows whose steps have at least L trailing zero bits (an index range holding ~1/2^L of the
+    rows, L the lowest level that fits the budget) plus one index seek per trial for its last row.
     """
     if max_points_per_trial < 1:
         raise TrainyardError(f"max_points_per_trial is {max_points_per_trial}; it must be >= 1")
@@ -311,46 +316,47 @@ def experiment_metrics(
         where = and_(where, Metric.trial_id.in_(list(trial_ids)))
         n_trials = len(set(trial_ids))
     else:
-        n_trials = (
-            session.scalar(
-                select(func.count()).select_from(Trial).where(Trial.experiment_id == experiment_id)
-            )
-            or 0
-        )
+        query = select(func.count()).select_from(Trial).where(Trial.experiment_id == experiment_id)
+        n_trials = session.scalar(query) or 0
+    per_trial = min(max_points_per_trial, max(1, max_total_points // max(n_trials, 1)))
     value: Any = Metric.searcher_metric if metric_name is None else Metric.metrics[metric_name]
-    raw: dict[int, dict[int, Any]] = {}
-    if max_points_per_trial > 1:
-        per_trial = max_points_per_trial - 1  # one place is kept for the trial's last point
-        level = _pick_level(session, where, budget=2 * per_trial * max(n_trials, 1))
-        for trial_id, steps, val in session.execute(_thinned(where, level, value, per_trial)):
-            raw.setdefault(trial_id, {})[steps] = val
+    curves: dict[int, list[tuple[int, Any]]] = {}
+    if per_trial > 1:
+        level = _pick_level(session, where, budget=2 * (per_trial - 1) * max(n_trials, 1))
+        thinned = select(Metric.trial_id, Metric.steps, value).where(
+            where, Metric.steps_level >= level
+        )
+        for trial_id, steps, val in session.execute(thinned):
+            curves.setdefault(trial_id, []).append((steps, val))
+        for trial_id, points in curves.items():
+            points.sort(key=lambda point: point[0])
+            curves[trial_id] = _every_kth(points, per_trial - 1)
     for trial_id, steps, val in session.execute(
         _last_points(experiment_id, group, value, trial_ids)
     ):
-        raw.setdefault(trial_id, {})[steps] = val
+        points = curves.setdefault(trial_id, [])
+        if not points or points[-1][0] != steps:
+            points.append((steps, val))
     out: dict[int, list[tuple[int, float]]] = {}
-    for trial_id in sorted(raw):
-        for steps, val in sorted(raw[trial_id].items()):
+    for trial_id in sorted(curves):
+        for steps, val in curves[trial_id]:
             number = to_float(val)
             if number is not None and not math.isnan(number):
                 out.setdefault(trial_id, []).append((steps, number))
     return out
 
 
-def _thinned(where: ColumnElement[bool], level: int, value: Any, max_points: int) -> Any:
-    """Rows at `level` or above, then every k-th and the last of each trial (<= max_points)."""
-    rn = func.row_number().over(partition_by=Metric.trial_id, order_by=Metric.steps).label("rn")
-    cnt = func.count().over(partition_by=Metric.trial_id).label("cnt")
-    inner = (
-        select(Metric.trial_id, Metric.steps, value.label("value"), rn, cnt)
-        .where(where, Metric.steps_level >= level)
-        .subquery()
-    )
-    keep: ColumnElement[bool] = inner.c.rn == inner.c.cnt
-    if max_points > 1:
-        stride = _stride_expr(inner.c.cnt, max_points)
-        keep = or_(keep, (inner.c.rn - 1) % stride == 0)
-    return select(inner.c.trial_id, inner.c.steps, inner.c.value).where(keep)
+def _every_kth(points: list[tuple[int, Any]], limit: int) -> list[tuple[int, Any]]:
+    """At most `limit` of `points`: every k-th from the first, and the last when limit > 1."""
+    if len(points) <= limit:
+        return points
+    if limit == 1:
+        return points[-1:]
+    stride = math.ceil((len(points) - 1) / (limit - 1))
+    picked = points[::stride]
+    if picked[-1] != points[-1]:
+        picked.append(points[-1])
+    return picked
 
 
 def _last_points(
@@ -375,13 +381,6 @@ def _last_points(
         .join(sub, and_(Metric.trial_id == sub.c.tid, Metric.steps == sub.c.last))
         .where(Metric.group == group)
     )
-
-
-def _stride_expr(cnt: Any, max_points: int) -> Any:
-    """ceil((cnt - 1) / (max_points - 1)) in integer SQL arithmetic, at least 1."""
-    denominator = max_points - 1
-    stride = (cnt + (denominator - 2)) // denominator
-    return case((stride < 1, 1), else_=stride)
 
 
 def _pick_level(session: Session, where: ColumnElement[bool], *, budget: int) -> int:

@@ -219,7 +219,16 @@ class Metric(Base):
     __tablename__ = "metrics"
     __table_args__ = (
         UniqueConstraint("trial_id", "metric_group", "steps"),
-        Index("ix_metrics_experiment_level", "experiment_id", "metric_group", "steps_level"),
+        # Covers experiment-wide reads of the searcher metric (no table lookups at all).
+        Index(
+            "ix_metrics_experiment_level_cover",
+            "experiment_id",
+            "metric_group",
+            "steps_level",
+            "trial_id",
+            "steps",
+            "searcher_metric",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
