@@ -1,9 +1,10 @@
 """Browser fixtures: Debian's Chromium through Playwright, and a master serving a seeded search.
 
-`seeded_ui` (one per module) runs the real app on a free 127.0.0.1 port with a store-backed
-runtime stand-in (`ui_support.StoreService`) and two searches written through the store:
-a finished adaptive-ASHA search of 27 trials and a live one (2 running, 3 queued). `page` is a
-fresh signed-in browser tab. The real-master test (`test_ui_real_master.py`) starts its own.
+`seeded_ui` (one per session) runs the real app on a free 127.0.0.1 port with a store-backed
+runtime stand-in (`ui_support.StoreService`) and two searches written through the store: a
+finished adaptive-ASHA search of 27 trials and a live one (2 running, 3 queued). Tests that act
+on them leave the live search ACTIVE. `page` is a fresh signed-in tab. The real-master test
+(`test_ui_real_master.py`) starts its own master.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class SeededUI:
         return self.served.url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
     data = tmp_path_factory.mktemp("ui-master")
     settings = load_master_settings(
@@ -78,14 +79,14 @@ def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
 
 def signed_in_context(browser: Browser, url: str, token: str) -> BrowserContext:
     """A browser profile holding the sign-in cookie. Tabs of one context share the HTTP and
-    compiled-code caches, so plotly.min.js (4.8 MB) is parsed once per module, not per test."""
+    compiled-code caches, so plotly.min.js (4.8 MB) is parsed once per session, not per test."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.add_cookies([{"name": "trainyard_token", "value": token, "url": url}])
     context.set_default_timeout(60_000)  # generous: a loaded 2-core machine parses plotly slowly
     return context
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ui_context(browser: Browser, seeded_ui: SeededUI) -> Iterator[BrowserContext]:
     context = signed_in_context(browser, seeded_ui.url, seeded_ui.served.token)
     yield context

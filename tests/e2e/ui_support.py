@@ -219,7 +219,7 @@ def _hparams(rng: np.random.Generator) -> dict[str, Any]:
 def _loss(hp: dict[str, Any], steps: int, noise: float) -> float:
     base = 0.08 * (math.log10(hp["lr"]) + 2.5) ** 2 + 0.15 * hp["dropout"]
     base += 0.06 * (hp["optimizer"] == "sgd") + 0.01 * hp["layers"]
-    return base + 1.5 / math.sqrt(steps) + noise
+    return float(base + 1.5 / math.sqrt(steps) + noise)
 
 
 def seed_search(
