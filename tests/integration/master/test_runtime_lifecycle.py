@@ -105,6 +105,7 @@ def test_higher_priority_preempts_lower_which_resumes_and_finishes(
     assert runs[0].preempt_reason == "preempt" and len(runs) == 2
     (high_trial,) = allocations(master, low_trial.id + 1)
     assert runs[0].ended_at is not None and high_trial.created_at >= runs[0].ended_at
+    assert high_trial.ended_at is not None
     assert runs[1].created_at >= high_trial.ended_at  # low came back after high finished
     assert any(
         "from=0" not in line and "from=" in line for line in trial_logs(master, low_trial.id)

@@ -4,6 +4,7 @@ lost or duplicated validations."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,16 @@ def alive_in_group(pgid: int) -> bool:
     return False
 
 
-def snapshot(master: RealMaster, experiment_id: int) -> dict[str, object]:
-    """What the DB holds now: validations per trial, trials, allocations."""
+@dataclass(frozen=True)
+class Stored:
+    """What the DB holds about one experiment at one moment."""
+
+    validations: list[tuple[int, int]]
+    trials: dict[int, tuple[str, int]]
+    allocations: list[tuple[str, str, int | None, float]]
+
+
+def snapshot(master: RealMaster, experiment_id: int) -> Stored:
     db = master.db()
     try:
         with db.session(read_only=True) as session:
@@ -41,11 +50,11 @@ def snapshot(master: RealMaster, experiment_id: int) -> dict[str, object]:
                 .all()
             )
             allocs = session.query(Allocation).filter(Allocation.trial_id.in_(ids)).all()
-            return {
-                "validations": [(r.trial_id, r.steps) for r in rows],
-                "trials": {t.id: (t.state, t.completed_length, t.target_length) for t in trials},
-                "allocations": [(a.id, a.trial_id, a.state, a.pgid, a.created_at) for a in allocs],
-            }
+            return Stored(
+                validations=[(r.trial_id, r.steps) for r in rows],
+                trials={t.id: (t.state, t.completed_length) for t in trials},
+                allocations=[(a.id, a.state, a.pgid, a.created_at) for a in allocs],
+            )
     finally:
         db.dispose()
 
@@ -68,18 +77,16 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
         exp = client.create_experiment(config, model_dir)
 
     def mid_search() -> bool:
-        state = snapshot(master, exp.id)
-        trials = state["trials"]
-        assert isinstance(trials, dict)
+        trials = snapshot(master, exp.id).trials
         promoted = [t for t in trials.values() if t[0] == "RUNNING" and t[1] >= 2]
         return bool(promoted)
 
     wait_for("a promoted trial to be running", mid_search, timeout=90, master=master)
     master.kill9()
     before = snapshot(master, exp.id)
-    orphans = [a[3] for a in before["allocations"] if a[2] != "TERMINATED" and a[3]]  # type: ignore[union-attr]
+    orphans = [a[2] for a in before.allocations if a[1] != "TERMINATED" and a[2]]
     assert orphans, "nothing was running when the master died"
-    killed_at = max(a[4] for a in before["allocations"])  # type: ignore[union-attr]
+    killed_at = max(a[3] for a in before.allocations)
 
     master = start_master(slots=2, data_dir=data_dir)
     # The new master killed the old master's trials (zombies may wait for a reaper).
@@ -89,12 +96,11 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
     assert final.state == "COMPLETED", master.log()
 
     after = snapshot(master, exp.id)
-    validations = after["validations"]
-    assert isinstance(validations, list)
-    assert set(before["validations"]) <= set(validations)  # type: ignore[arg-type]  # nothing lost
-    trials = after["trials"]
-    assert isinstance(trials, dict) and len(trials) == 4  # no trial created twice
-    for trial_id, (state, completed, _target) in trials.items():
+    validations = after.validations
+    assert set(before.validations) <= set(validations)  # nothing lost
+    trials = after.trials
+    assert len(trials) == 4  # no trial created twice
+    for trial_id, (state, completed) in trials.items():
         steps = [s for t, s in validations if t == trial_id]
         assert steps in ([2], [2, 4], [2, 4, 8]), steps  # each rung reported once, in order
         assert completed == steps[-1] and state == "COMPLETED"

@@ -47,6 +47,7 @@ def test_grid_runs_every_point_finds_the_best_and_continues_it(
         assert final.state == "COMPLETED", master.log()
         assert final.trial_counts == {"COMPLETED": 2}
         assert final.progress == 1.0
+        assert final.best_trial_id is not None
         best = client.get_trial(final.best_trial_id)
         assert best.hparams == {"x": 0.3}
         logs = [
@@ -155,12 +156,12 @@ def test_pbt_children_start_from_their_parents_checkpoints(
                 assert child.warm_start_checkpoint_uuid is not None
                 ckpt = session.get(Checkpoint, child.warm_start_checkpoint_uuid)
                 assert ckpt is not None
+                assert child.parent_request_id is not None
                 assert ckpt.trial_id == by_rid[child.parent_request_id].id
                 assert ckpt.steps_completed == 2
-                first = (
-                    session.query(Metric).filter(Metric.trial_id == child.id).order_by(Metric.steps)
-                )
-                assert first.first() is not None and first.first().steps == 3  # trained on from 2
+                query = session.query(Metric).filter(Metric.trial_id == child.id)
+                first = query.order_by(Metric.steps).first()
+                assert first is not None and first.steps == 3  # trained on from 2
             assert all(
                 t.state == "COMPLETED"
                 for t in session.query(Trial).filter(Trial.experiment_id == exp.id)

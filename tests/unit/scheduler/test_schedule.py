@@ -22,25 +22,54 @@ POOL = [PoolCapacity("default", 4)]
 
 
 def req(
-    rid: int, exp: int = 1, *, slots: int = 1, prio: int = DEFAULT_PRIORITY, **kw: object
+    rid: int,
+    exp: int = 1,
+    *,
+    slots: int = 1,
+    prio: int = DEFAULT_PRIORITY,
+    pool: str = "default",
+    order: int | None = None,
+    user: str | None = None,
+    max_slots: int | None = None,
+    max_concurrent: int | None = None,
 ) -> Request:
     return Request(
         id=rid,
         experiment_id=exp,
-        pool=str(kw.pop("pool", "default")),
+        pool=pool,
         slots=slots,
         priority=prio,
-        order=int(kw.pop("order", rid)),  # type: ignore[call-overload]
-        **kw,  # type: ignore[arg-type]
+        order=rid if order is None else order,
+        user=user,
+        max_slots=max_slots,
+        max_concurrent=max_concurrent,
     )
 
 
 def run(
-    aid: str, exp: int, slot_ids: tuple[int, ...], *, prio: int = DEFAULT_PRIORITY, **kw: object
+    aid: str,
+    exp: int,
+    slot_ids: tuple[int, ...],
+    *,
+    prio: int = DEFAULT_PRIORITY,
+    user: str | None = None,
+    stopping: bool = False,
+    idle: bool = False,
+    preemptible: bool = True,
+    order: int = 0,
 ) -> Running:
     return Running(
-        id=aid, experiment_id=exp, pool="default", slot_ids=slot_ids, priority=prio, **kw
-    )  # type: ignore[arg-type]
+        id=aid,
+        experiment_id=exp,
+        pool="default",
+        slot_ids=slot_ids,
+        priority=prio,
+        order=order,
+        user=user,
+        stopping=stopping,
+        idle=idle,
+        preemptible=preemptible,
+    )
 
 
 def started(decision: scheduler.Decision) -> list[int]:
