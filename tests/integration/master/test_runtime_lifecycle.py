@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from master_runner import RealMaster, experiment_yaml, wait_for, write_experiment
 
+from trainyard.errors import NotFoundError
 from trainyard.master.db import Allocation, TrialEvent
 from trainyard.master.db import trials as trial_repo
 
@@ -154,3 +155,40 @@ def test_crashing_trial_restarts_max_restarts_times_then_errors(
     restarts = [e for e in events(master, crashed.id) if e.kind == "restart"]
     assert [e.exit_code for e in restarts] == [3, 3, 3]
     assert all("exited with code 3" in e.reason for e in restarts)
+
+
+def test_cancel_keeps_results_kill_trial_stops_it_and_delete_removes_checkpoints(
+    shared_master: RealMaster, tmp_path: Path
+) -> None:
+    master = shared_master
+    config, model_dir = write_experiment(tmp_path, single(60, sleep=0.1))
+    with master.client() as client:
+        canceled = client.create_experiment(config, model_dir)
+        killed = client.create_experiment(config, model_dir)
+        (c_trial,) = wait_for("a trial", lambda: client.list_trials(canceled.id).items)
+        (k_trial,) = wait_for("a trial", lambda: client.list_trials(killed.id).items)
+        for trial in (c_trial, k_trial):
+            wait_for("training", lambda t=trial: trained(master, t.id) >= 2, master=master)
+        client.cancel_experiment(canceled.id)
+        client.kill_trial(k_trial.id)
+        done = client.wait_experiment(canceled.id, interval=0.2, timeout=60)
+        assert done.state == "CANCELED" and done.trial_counts == {"CANCELED": 1}
+        kept = client.list_checkpoints(trial_id=c_trial.id).items
+        assert kept, "a canceled trial checkpoints before it stops"
+        after_kill = client.wait_experiment(killed.id, interval=0.2, timeout=60)
+        assert client.get_trial(k_trial.id).state == "CANCELED"
+        assert client.get_trial(k_trial.id).exit_reason == "user_canceled"
+        assert after_kill.state in ("COMPLETED", "ERRORED")  # the searcher saw the kill
+
+        client.delete_experiment(canceled.id)
+        paths = [master.data_dir / "checkpoints" / c.uuid for c in kept]
+
+        def gone() -> bool:
+            try:
+                client.get_experiment(canceled.id)
+            except NotFoundError:
+                return True
+            return False
+
+        wait_for("the deleted experiment to go", gone, timeout=30, master=master)
+    assert not any(p.exists() for p in paths)
