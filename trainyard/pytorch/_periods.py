@@ -76,6 +76,7 @@ class TrainerSettings:
     min_validation_period: Length | None = None
     min_checkpoint_period: Length | None = None
     data: dict[str, Any] | None = None
+    max_length: Length | None = None
 
     @classmethod
     def from_config(cls, config: Any) -> TrainerSettings:
@@ -100,4 +101,5 @@ class TrainerSettings:
                 getattr(config, "min_checkpoint_period", None), "min_checkpoint_period"
             ),
             data=dict(data) if isinstance(data, dict) else None,
+            max_length=max_length,
         )

@@ -151,6 +151,7 @@ class Trainer:
         g = self.geometry.length_to_batches
         self.validation_period = g(self.settings.min_validation_period)
         self.checkpoint_period = g(self.settings.min_checkpoint_period)
+        self.total_batches = g(self.settings.max_length)
 
     # ---------------------------------------------------------------- fit
     def fit(self) -> FitResult:
@@ -271,6 +272,8 @@ class Trainer:
         if metrics:
             self.core.train.report_training_metrics(self.steps, metrics)
             self.tb.scalars("training", self.steps, metrics)
+        if self.total_batches:
+            self.core.train.report_progress(min(1.0, self.steps / self.total_batches))
 
     # ---------------------------------------------------------------- validation
     def _validate_once(self) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,14 @@ def test_follows_searcher_operations_and_reports_the_searcher_metric(
     assert [s for s, _ in core.validation] == [5, 12]
     assert core.reported == [m["validation_accuracy"] for _, m in core.validation]
     assert [s for s, _ in core.training] == [4, 5, 8, 12]  # every 4 batches and at each op end
+
+
+def test_progress_is_the_fraction_of_max_length_trained(make_core: RunFactory) -> None:
+    core = make_core({}, lengths=(80,), config=config(max_length={"records": 80}))
+    Trainer(TinyTrial, core.ctx, reporting_period=5, tensorboard=False).fit()
+    events = (core.run_dir / "events.jsonl").read_text().splitlines()
+    progress = [json.loads(e)["progress"] for e in events if '"progress"' in e]
+    assert progress == [0.5, 1.0]  # 80 records are 10 batches of 8
 
 
 def test_validation_period_in_epochs_and_records_converts_to_batches(
