@@ -41,6 +41,10 @@ class _Group(TyperGroup):
                 raise
             err_console.print(f"error: {err}", markup=False, soft_wrap=True)
             raise SystemExit(1) from None
+        finally:
+            if state.client is not None:
+                state.client.close()
+                state.client = None
 
 
 app = typer.Typer(

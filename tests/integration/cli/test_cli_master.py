@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from master_process import RunningMaster
 from tiny_experiment import write_tiny_experiment
+from typer.testing import CliRunner
+
+from trainyard.cli.main import app
 
 pytestmark = pytest.mark.slow
 TRAINYARD = [sys.executable, "-m", "trainyard.cli"]
@@ -26,8 +29,10 @@ def _run(
 
 
 def _json(master: RunningMaster, *args: str) -> object:
-    done = _run(master, *args, "--json")
-    assert done.returncode == 0, done.stderr
+    """A read command in-process (Typer's CliRunner); the socket to the master stays real."""
+    env = {"TRAINYARD_MASTER": master.url, "TRAINYARD_TOKEN": master.token}
+    done = CliRunner().invoke(app, [*args, "--json"], env=env)
+    assert done.exit_code == 0, done.output
     return json.loads(done.stdout)
 
 
@@ -46,13 +51,14 @@ def test_create_wait_describe_and_json_reads(shared_master: RunningMaster, tmp_p
     trial_ids = [t["id"] for t in described["trials"]]
     assert len(trial_ids) == 2
 
-    human = _run(shared_master, "experiment", "describe", str(exp_id))
-    assert human.returncode == 0 and "Trials (2)" in human.stdout
+    env = {"TRAINYARD_MASTER": shared_master.url, "TRAINYARD_TOKEN": shared_master.token}
+    human = CliRunner().invoke(app, ["experiment", "describe", str(exp_id)], env=env)
+    assert human.exit_code == 0 and "Trials (2)" in human.stdout
 
     listed = _json(shared_master, "experiment", "list")
     assert isinstance(listed, dict) and exp_id in [e["id"] for e in listed["items"]]
     trials = _json(shared_master, "trial", "list", str(exp_id), "--sort", "best_metric")
-    assert isinstance(trials, dict) and trials["items"][0]["hparams"] == {"lr": 0.1}
+    assert isinstance(trials, dict) and trials["items"][0]["hparams"]["lr"] == 0.1
     trial = _json(shared_master, "trial", "describe", str(trial_ids[0]))
     assert isinstance(trial, dict) and trial["validations"][-1]["steps"] == 4
     ckpts = _json(shared_master, "checkpoint", "list", "--trial", str(trial_ids[0]))
@@ -60,13 +66,13 @@ def test_create_wait_describe_and_json_reads(shared_master: RunningMaster, tmp_p
     cluster = _json(shared_master, "cluster")
     assert isinstance(cluster, dict) and cluster["pools"][0]["slots"] == 2
 
-    logs = _run(shared_master, "trial", "logs", str(trial_ids[0]))
+    logs = CliRunner().invoke(app, ["trial", "logs", str(trial_ids[0])], env=env)
     assert "tiny: validated at 4" in logs.stdout
 
     uuid = ckpts["items"][0]["uuid"]
     out = tmp_path / "downloaded"
-    got = _run(shared_master, "checkpoint", "download", uuid, "--output", str(out))
-    assert got.returncode == 0, got.stderr
+    got = CliRunner().invoke(app, ["checkpoint", "download", uuid, "--output", str(out)], env=env)
+    assert got.exit_code == 0, got.output
     assert (out / "state.txt").read_text() == "4"
 
 
@@ -94,7 +100,7 @@ def test_run_with_an_embedded_master_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr + log[-3000:]
     summary = json.loads(done.stdout)
     assert summary["state"] == "COMPLETED"
-    assert summary["best_hparams"] == {"lr": 0.1}
+    assert summary["best_hparams"]["lr"] == 0.1
     assert summary["best_metric"] == pytest.approx(0.1 / 3)
     assert summary["best_checkpoint"]
     assert summary["ui"].startswith("http://127.0.0.1:")
