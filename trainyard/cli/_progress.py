@@ -24,7 +24,7 @@ def render_status(exp: Experiment, trials: list[Trial]) -> Table:
     reached = Counter(t.trained_length for t in trials if t.trained_length > 0)
     if reached:
         rungs = "  ".join(f"{length}: {n}" for length, n in sorted(reached.items()))
-        out.add_row("[bold]rungs[/bold]", f"trials that validated at length  {rungs}")
+        out.add_row("[bold]rungs[/bold]", f"trials by furthest validated length  {rungs}")
     best = (
         f"{fmt_metric(exp.best_metric)} (trial {exp.best_trial_id})" if exp.best_trial_id else "-"
     )
@@ -51,5 +51,8 @@ def follow_experiment(client: Client, experiment_id: int, *, interval: float = 1
             )
             live.update(Group(bar, render_status(exp, trials)))
             if exp.is_terminal:
-                return exp
+                break
             time.sleep(interval)
+    if not console.is_terminal:
+        console.print()  # a non-terminal Live leaves its last line open
+    return exp
