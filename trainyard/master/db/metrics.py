@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from trainyard.errors import NotFoundError, TrainyardError
@@ -332,7 +332,7 @@ def experiment_metrics(
             points.sort(key=lambda point: point[0])
             curves[trial_id] = _every_kth(points, per_trial - 1)
     for trial_id, steps, val in session.execute(
-        _last_points(experiment_id, group, value, trial_ids)
+        _last_points(session.get_bind().dialect.name, experiment_id, group, value, trial_ids)
     ):
         points = curves.setdefault(trial_id, [])
         if not points or points[-1][0] != steps:
@@ -360,9 +360,28 @@ def _every_kth(points: list[tuple[int, Any]], limit: int) -> list[tuple[int, Any
 
 
 def _last_points(
-    experiment_id: int, group: str, value: Any, trial_ids: Sequence[int] | None
+    dialect: str, experiment_id: int, group: str, value: Any, trial_ids: Sequence[int] | None
 ) -> Any:
-    """Each trial's row with the most steps: one index seek per trial, whatever its length."""
+    """Each trial's row with the most steps: one backward index seek per trial.
+
+    PostgreSQL gets a LATERAL join (otherwise its planner hashes every row of the group);
+    SQLite has no LATERAL but runs the correlated form below as exactly that nested loop.
+    """
+    trials = select(Trial.id).where(Trial.experiment_id == experiment_id)
+    if trial_ids is not None:
+        trials = trials.where(Trial.id.in_(list(trial_ids)))
+    if dialect == "postgresql":
+        trial_rows = trials.subquery()
+        last = (
+            select(Metric.steps, value.label("value"))
+            .where(Metric.trial_id == trial_rows.c.id, Metric.group == group)
+            .order_by(Metric.steps.desc())
+            .limit(1)
+            .lateral()
+        )
+        return select(trial_rows.c.id, last.c.steps, last.c.value).select_from(
+            trial_rows.join(last, true())
+        )
     other = aliased(Metric)
     last_steps = (
         select(func.max(other.steps))
@@ -370,15 +389,10 @@ def _last_points(
         .correlate(Trial)
         .scalar_subquery()
     )
-    lasts = select(Trial.id.label("tid"), last_steps.label("last")).where(
-        Trial.experiment_id == experiment_id
-    )
-    if trial_ids is not None:
-        lasts = lasts.where(Trial.id.in_(list(trial_ids)))
-    sub = lasts.subquery()
+    sub = trials.add_columns(last_steps.label("last")).subquery()
     return (
         select(Metric.trial_id, Metric.steps, value)
-        .join(sub, and_(Metric.trial_id == sub.c.tid, Metric.steps == sub.c.last))
+        .join(sub, and_(Metric.trial_id == sub.c.id, Metric.steps == sub.c.last))
         .where(Metric.group == group)
     )
 
