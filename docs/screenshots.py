@@ -21,18 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-from ui_support import seed_search, serve  # noqa: E402
+from ui_support import CHROMIUM_ARGS, seed_search, serve  # noqa: E402
 
 from trainyard.master.settings import load_master_settings  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def _wait_charts(page: Page, ids: list[str]) -> None:

@@ -14,12 +14,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from ui_support import SeededSearch, Served, seed_search, serve
+from ui_support import CHROMIUM_ARGS, SeededUI, seed_search, serve, signed_in_context
 
 from trainyard.master.settings import load_master_settings
 
@@ -27,14 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("TRAINYARD_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def _chromium() -> str:
@@ -54,17 +45,6 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@dataclass
-class SeededUI:
-    served: Served
-    done: SeededSearch
-    live: SeededSearch
-
-    @property
-    def url(self) -> str:
-        return self.served.url
-
-
 @pytest.fixture(scope="session")
 def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
     data = tmp_path_factory.mktemp("ui-master")
@@ -75,15 +55,6 @@ def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
         done = seed_search(served.db, name="digits-adaptive", n_trials=27, max_length=900)
         live = seed_search(served.db, name="live-search", n_trials=9, running=2, queued=3, seed=1)
         yield SeededUI(served, done, live)
-
-
-def signed_in_context(browser: Browser, url: str, token: str) -> BrowserContext:
-    """A browser profile holding the sign-in cookie. Tabs of one context share the HTTP and
-    compiled-code caches, so plotly.min.js (4.8 MB) is parsed once per session, not per test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.add_cookies([{"name": "trainyard_token", "value": token, "url": url}])
-    context.set_default_timeout(60_000)  # generous: a loaded 2-core machine parses plotly slowly
-    return context
 
 
 @pytest.fixture(scope="session")

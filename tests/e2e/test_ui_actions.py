@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import SeededUI
 from playwright.sync_api import Browser, Dialog, Page
+from ui_support import SeededUI
 
 from trainyard.master.db import experiments as experiments_repo
 from trainyard.master.states import ExperimentState

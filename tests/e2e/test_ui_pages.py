@@ -3,32 +3,14 @@ seeded adaptive-ASHA search; expected rows and points come from the store, not f
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from conftest import SeededUI
 from playwright.sync_api import Page
+from ui_support import SeededUI, body_rows, chart
 
 from trainyard.master.db import Metric, Trial
 from trainyard.master.db import metrics as metrics_repo
 
 pytestmark = pytest.mark.e2e
-
-
-def chart(page: Page, chart_id: str) -> list[dict[str, Any]]:
-    """The plotly traces drawn in `#chart_id`, once it has been drawn."""
-    page.wait_for_selector(f"#{chart_id}[data-drawn]")
-    data: list[dict[str, Any]] = page.evaluate(
-        "id => JSON.parse(JSON.stringify(document.getElementById(id).data))", chart_id
-    )
-    return data
-
-
-def body_rows(page: Page, table_id: str) -> list[str]:
-    rows: list[str] = page.locator(f"#{table_id} tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.id || r.innerText)"
-    )
-    return rows
 
 
 def test_experiments_list_shows_filters_and_searches(page: Page, seeded_ui: SeededUI) -> None:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import signed_in_context
 from master_process import RunningMaster, start_master, stop_master
 from playwright.sync_api import Browser, Page
-from test_ui_pages import chart
+from ui_support import chart, signed_in_context
 
 from trainyard.client import Client
 

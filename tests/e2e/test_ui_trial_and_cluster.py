@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import SeededUI
 from playwright.sync_api import Page
-from test_ui_pages import chart
+from ui_support import SeededUI, chart
 
 from trainyard.master.db import LogLine, TrialEvent
 from trainyard.master.db import checkpoints as checkpoints_repo

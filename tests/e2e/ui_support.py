@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import uvicorn
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from trainyard.config import config_to_dict, load_experiment_config
 from trainyard.master.app import create_app
@@ -351,3 +352,49 @@ def _extras(db: Database, tid: int, length: int, hp: dict[str, Any], i: int) -> 
                 session, tid, reason="worker exited with code 1", exit_code=1
             )
         trials_repo.record_event(session, tid, "exit", reason="validated", exit_code=0)
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@dataclass
+class SeededUI:
+    served: Served
+    done: SeededSearch
+    live: SeededSearch
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+
+def signed_in_context(browser: Browser, url: str, token: str) -> BrowserContext:
+    """A browser profile holding the sign-in cookie. Tabs of one context share the HTTP and
+    compiled-code caches, so plotly.min.js (4.8 MB) is parsed once per session, not per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_cookies([{"name": "trainyard_token", "value": token, "url": url}])
+    context.set_default_timeout(60_000)  # generous: a loaded 2-core machine parses plotly slowly
+    return context
+
+
+def chart(page: Page, chart_id: str) -> list[dict[str, Any]]:
+    """The plotly traces drawn in `#chart_id`, once it has been drawn."""
+    page.wait_for_selector(f"#{chart_id}[data-drawn]")
+    data: list[dict[str, Any]] = page.evaluate(
+        "id => JSON.parse(JSON.stringify(document.getElementById(id).data))", chart_id
+    )
+    return data
+
+
+def body_rows(page: Page, table_id: str) -> list[str]:
+    rows: list[str] = page.locator(f"#{table_id} tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.id || r.innerText)"
+    )
+    return rows

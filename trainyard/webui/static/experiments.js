@@ -45,6 +45,7 @@
     table.hidden = page.total === 0;
     pager(field("experiments-pager"), page, (o) => { state.offset = o; load(); });
     table.dataset.loaded = String((Number(table.dataset.loaded) || 0) + 1);
+    if (!window.__tableDrawn) window.__tableDrawn = performance.now();
   }
 
   for (const th of table.querySelectorAll("th[data-sort]")) {

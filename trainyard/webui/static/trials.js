@@ -58,6 +58,7 @@
     field("trials-empty").hidden = page.total > 0;
     pager(field("trials-pager"), page, (o) => { view.offset = o; load(); });
     table.dataset.loaded = String((Number(table.dataset.loaded) || 0) + 1);
+    if (!window.__tableDrawn) window.__tableDrawn = performance.now();
     table.dataset.total = String(page.total);
   }
 

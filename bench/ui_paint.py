@@ -1,0 +1,206 @@
+"""Web UI at scale: time to first paint and to charts/tables drawn with 10,000 trials, 10M points.
+
+    .venv/bin/python bench/ui_paint.py                    # 10,000 trials, 10M metric points
+    .venv/bin/python bench/ui_paint.py --points 1000000   # a quicker run (same trial count)
+
+1. Writes one adaptive-ASHA-shaped experiment straight through the store's repository functions
+   into a fresh SQLite file: `--trials` trials (of every 9: 6 stop at the first rung, 2 at the
+   second, 1 trains to the end), a training `loss` every batch and validation `val_loss`,
+   `accuracy` every 50 batches and at each rung, about `--points` reports in all.
+2. Serves the real app (`create_app`, store-backed runtime stand-in) on 127.0.0.1 and times the
+   UI's API reads (p50 of 5, the first call reported apart: it fills the trial-table cache).
+3. Opens the experiment overview, trials and HPO pages in headless Chromium, each in a fresh
+   profile (cold: plotly.min.js parsed from scratch) and again in the same profile (warm:
+   HTTP and compiled-code caches), and prints first contentful paint and the moment the
+   page's charts (or its table) were drawn, from the page's own `performance.now()` marks.
+Not a test; figures depend on the machine's load (print `uptime` next to them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from ui_support import CHROMIUM_ARGS, CONFIG_YAML, serve, signed_in_context  # noqa: E402
+
+from trainyard.config import config_to_dict, load_experiment_config  # noqa: E402
+from trainyard.master.db import Database, Trial  # noqa: E402
+from trainyard.master.db import experiments as experiments_repo  # noqa: E402
+from trainyard.master.db import metrics as metrics_repo  # noqa: E402
+from trainyard.master.db import trials as trials_repo  # noqa: E402
+from trainyard.master.settings import load_master_settings  # noqa: E402
+from trainyard.master.states import ExperimentState, TrialState  # noqa: E402
+
+PATTERN = (0, 0, 1, 0, 0, 2, 0, 0, 1)
+VAL_EVERY = 50
+PAGES = {
+    "overview": ("/ui/experiments/{eid}", ["best-curves"], False),
+    "trials": ("/ui/experiments/{eid}/trials", [], True),
+    "hpo": (
+        "/ui/experiments/{eid}/hpo",
+        ["learning-curves", "importance", "parcoords", "heatmap", "scatter-0"],
+        False,
+    ),
+}
+
+
+def seed(db: Database, n_trials: int, points: int) -> tuple[int, int]:
+    """Write the experiment; returns (experiment id, metric rows written)."""
+    first = max(1, round(points / n_trials * 9 / 21))  # mean length = 21/9 of the first rung
+    rungs = (first, 3 * first, 9 * first)
+    rng = np.random.default_rng(0)
+    config = config_to_dict(
+        load_experiment_config(CONFIG_YAML.format(name="ui-scale", n=n_trials, length=rungs[2]))
+    )
+    with db.session() as session:
+        eid = experiments_repo.create_experiment(
+            session,
+            name="ui-scale",
+            config=config,
+            config_yaml=CONFIG_YAML,
+            searcher_metric="val_loss",
+            smaller_is_better=True,
+            owner_id=1,
+        ).id
+    written, chunk, now = 0, 50, time.time()
+    for start in range(0, n_trials, chunk):
+        with db.session() as session:
+            for i in range(start, min(start + chunk, n_trials)):
+                hp = {
+                    "lr": float(10 ** rng.uniform(-4, -1)),
+                    "dropout": float(rng.uniform(0, 0.5)),
+                    "optimizer": ["adam", "sgd"][i % 2],
+                    "layers": int(rng.integers(1, 5)),
+                }
+                tid = trials_repo.create_trial(session, eid, i + 1, hp, seed=i).id
+                length = rungs[PATTERN[i % 9]]
+                base = 0.08 * (np.log10(hp["lr"]) + 2.5) ** 2 + 0.15 * hp["dropout"]
+                train = [
+                    {"steps": s, "metrics": {"loss": base + 1.5 / s**0.5}, "timestamp": now}
+                    for s in range(1, length + 1)
+                ]
+                vsteps = sorted(
+                    {*range(VAL_EVERY, length + 1, VAL_EVERY), *(r for r in rungs if r <= length)}
+                )
+                val = [
+                    {
+                        "steps": s,
+                        "metrics": {"val_loss": base + 1.5 / s**0.5, "accuracy": 1 - base / 2},
+                        "timestamp": now,
+                    }
+                    for s in vsteps
+                ]
+                written += metrics_repo.add_metrics(session, tid, "training", train)
+                written += metrics_repo.add_metrics(session, tid, "validation", val)
+                row = session.get(Trial, tid)
+                assert row is not None
+                row.completed_length, row.state, row.closed = (
+                    length,
+                    TrialState.COMPLETED.value,
+                    True,
+                )
+        if start % 1000 == 0:
+            print(f"  seeded {start + chunk} trials, {written:,} points", flush=True)
+    with db.session() as session:
+        exp = experiments_repo.get_experiment(session, eid)
+        exp.state, exp.progress, exp.ended_at = ExperimentState.COMPLETED.value, 1.0, time.time()
+    return eid, written
+
+
+def time_api(url: str, token: str, eid: int) -> None:
+    paths = [
+        f"/api/v1/experiments/{eid}",
+        f"/api/v1/webui/experiments/{eid}/trial_table?sort=searcher_metric&limit=50",
+        f"/api/v1/webui/experiments/{eid}/hpo",
+        f"/api/v1/webui/experiments/{eid}/rungs",
+        f"/api/v1/experiments/{eid}/metrics?group=validation&max_points=200",
+    ]
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as c:
+        for path in paths:
+            times = []
+            for _ in range(6):
+                t0 = time.perf_counter()
+                c.get(path).raise_for_status()
+                times.append(time.perf_counter() - t0)
+                time.sleep(2.1 if "webui" in path and len(times) == 1 else 0)  # past the cache TTL
+            print(
+                f"  GET {path:<72} first {times[0] * 1000:7.0f} ms   p50 "
+                f"{statistics.median(times[1:]) * 1000:7.0f} ms"
+            )
+
+
+def time_page(
+    browser: Browser, url: str, token: str, path: str, charts: list[str], table: bool
+) -> list[tuple[float, float]]:
+    context = signed_in_context(browser, url, token)
+    out = []
+    for _visit in ("cold", "warm"):
+        page = context.new_page()
+        page.goto(url + path)
+        for chart in charts:
+            page.wait_for_selector(f"#{chart}[data-drawn]", timeout=300_000)
+        if table:
+            page.wait_for_function("window.__tableDrawn", timeout=300_000)
+        marks: dict[str, Any] = page.evaluate(
+            "({fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,"
+            " charts: window.__chartsDrawn || {}, table: window.__tableDrawn})"
+        )
+        drawn = [marks["charts"][c] for c in charts] + ([marks["table"]] if table else [])
+        out.append((marks["fcp"], max(drawn)))
+        page.close()
+    context.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--points", type=int, default=10_000_000)
+    args = parser.parse_args()
+    print("command:", " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+    print("load:", os.getloadavg(), "cpus:", os.cpu_count())
+    data = Path(tempfile.mkdtemp(prefix="trainyard-ui-bench-"))
+    settings = load_master_settings(None, env={}, data_dir=data, checkpoint_root=data / "c")
+    with serve(settings) as served:
+        t0 = time.perf_counter()
+        eid, written = seed(served.db, args.trials, args.points)
+        print(
+            f"seeded {args.trials:,} trials and {written:,} metric points in "
+            f"{time.perf_counter() - t0:.0f} s ({data / 'trainyard.db'})"
+        )
+        time_api(served.url, served.token, eid)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=os.environ.get("TRAINYARD_TEST_CHROMIUM", "/usr/bin/chromium"),
+                args=CHROMIUM_ARGS,
+            )
+            print(f"  {'page':<10} {'visit':<6} {'first paint':>12} {'drawn':>10}")
+            for name, (path, charts, table) in PAGES.items():
+                for visit, (fcp, drawn) in zip(
+                    ("cold", "warm"),
+                    time_page(
+                        browser, served.url, served.token, path.format(eid=eid), charts, table
+                    ),
+                    strict=True,
+                ):
+                    print(f"  {name:<10} {visit:<6} {fcp:>9.0f} ms {drawn:>7.0f} ms", flush=True)
+            browser.close()
+    print("load after:", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
