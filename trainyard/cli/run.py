@@ -44,7 +44,7 @@ def run_experiment(
         "best_metric": None if best_trial is None else best_trial.best_metric,
         "best_hparams": None if best_trial is None else best_trial.hparams,
         "best_checkpoint": checkpoint,
-        "ui": f"{client.master_url}/experiments/{final.id}",
+        "ui": f"{client.master_url}/ui/experiments/{final.id}",
     }
 
 
