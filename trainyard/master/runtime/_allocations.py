@@ -14,6 +14,9 @@ import sys
 import tarfile
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from trainyard.errors import NotFoundError
 from trainyard.master.db import allocations as alloc_repo
 from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
@@ -77,14 +80,15 @@ def start_allocation(
         row = alloc_repo.get_allocation(session, allocation_id)
         if row.state == AllocationState.PENDING:
             alloc_repo.set_allocation_state(session, allocation_id, AllocationState.STARTING)
+        killed = row.preempt_reason == "kill"
+    if killed:  # killed while it was being launched
+        rt.rm.kill(allocation_id)
     return allocation_id
 
 
-def _model_definition(session: object, experiment_id: int) -> bytes:
-    from trainyard.errors import NotFoundError
-
+def _model_definition(session: Session, experiment_id: int) -> bytes:
     try:
-        return exp_repo.get_model_definition(session, experiment_id)  # type: ignore[arg-type]
+        return exp_repo.get_model_definition(session, experiment_id)
     except NotFoundError:
         return b""
 

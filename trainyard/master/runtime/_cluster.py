@@ -15,20 +15,6 @@ def cluster_state(rt: Runtime) -> dict[str, Any]:
     """The `GET /cluster` answer of docs/rest-api.md; `queue` is the scheduler's own order."""
     with rt.db.session(read_only=True) as session:
         inputs = scheduler_inputs(rt, session)
-        from trainyard.master.db import Allocation
-
-        started = {
-            a.id: a.started_at
-            for a in session.query(Allocation).filter(
-                Allocation.id.in_([r.id for r in inputs.running])
-            )
-        }
-        trial_of = {
-            a.id: a.trial_id
-            for a in session.query(Allocation).filter(
-                Allocation.id.in_([r.id for r in inputs.running])
-            )
-        }
     decision = schedule(inputs.pending, inputs.running, inputs.pools)
     pools = []
     for pool in rt.settings.resource_pools:
@@ -45,7 +31,7 @@ def cluster_state(rt: Runtime) -> dict[str, Any]:
                     used += 1
                     detail[slot].update(
                         allocation_id=run.id,
-                        trial_id=trial_of.get(run.id),
+                        trial_id=inputs.live[run.id].trial_id,
                         experiment_id=run.experiment_id,
                     )
         pools.append(
@@ -60,13 +46,13 @@ def cluster_state(rt: Runtime) -> dict[str, Any]:
     allocations = [
         {
             "id": run.id,
-            "trial_id": trial_of.get(run.id),
+            "trial_id": inputs.live[run.id].trial_id,
             "experiment_id": run.experiment_id,
             "pool": run.pool,
             "slots": list(run.slot_ids),
             "state": "TERMINATING" if run.stopping else "RUNNING",
             "priority": run.priority,
-            "started_at": started.get(run.id),
+            "started_at": inputs.live[run.id].started_at,
         }
         for run in inputs.running
     ]

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trainyard.errors import TrainyardError
+from trainyard.errors import NotFoundError, TrainyardError
 from trainyard.master.db import Allocation, Trial
 from trainyard.master.db import checkpoints as ckpt_repo
 from trainyard.master.db import metrics as metric_repo
@@ -141,7 +141,7 @@ def _preemption(rt: Runtime, allocation_id: str) -> tuple[bool, str | None]:
     with rt.db.session(read_only=True) as session:
         alloc = session.get(Allocation, allocation_id)
         if alloc is None:
-            raise TrainyardError(f"allocation {allocation_id} does not exist")
+            raise NotFoundError(f"allocation {allocation_id} does not exist")
         if alloc.preempt_reason:
             return True, alloc.preempt_reason
         trial = session.get(Trial, alloc.trial_id)
