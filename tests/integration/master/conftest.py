@@ -1,12 +1,14 @@
 """Fixtures of the runtime tests: real masters (subprocess, SQLite, CPU slots).
 
-`shared_master` is one 2-slot master per test module (tests wait for their own experiments to
+`shared_master` is one master per test module, with a 2-slot CPU pool `default` and a 2-slot
+`cuda` pool `gpus` (tests wait for their own experiments to
 end, so they can share it); `start_master(slots=...)` starts a private one for tests that need a
 different pool or kill it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from master_runner import RealMaster
 
 @pytest.fixture(scope="module")
 def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMaster]:
-    master = RealMaster(tmp_path_factory.mktemp("shared-master"), slots=2).start()
+    pools = json.dumps(
+        [
+            {"name": "default", "slots": 2, "slot_type": "cpu"},
+            {"name": "gpus", "slots": 2, "slot_type": "cuda"},  # no GPU needed to check the env
+        ]
+    )
+    master = RealMaster(tmp_path_factory.mktemp("shared-master"), pools=pools).start()
     try:
         yield master
     finally:

@@ -92,6 +92,8 @@ def experiment_yaml(searcher: dict[str, Any], hyperparameters: dict[str, Any], *
 class RealMaster:
     data_dir: Path
     slots: int = 2
+    pools: str | None = None
+    """`TRAINYARD_RESOURCE_POOLS` JSON; None: one CPU pool `default` with `slots` slots."""
     url: str = ""
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
@@ -107,6 +109,8 @@ class RealMaster:
         }
         for name in ("TRAINYARD_DB_URL", "TRAINYARD_RESOURCE_POOLS", "CUDA_VISIBLE_DEVICES"):
             env.pop(name, None)
+        if self.pools is not None:
+            env["TRAINYARD_RESOURCE_POOLS"] = self.pools
         url_file = self.data_dir / "master_url"
         url_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "trainyard.master.server", "--data-dir", str(self.data_dir)]

@@ -64,23 +64,34 @@ def test_grid_runs_every_point_finds_the_best_and_continues_it(
     assert steps == [4, 5]  # resumed from the checkpoint, not from scratch
 
 
-def test_unknown_pool_and_oversized_trials_are_refused_in_one_line(
+def test_named_pools_set_cuda_devices_and_refuse_bad_requests_in_one_line(
     shared_master: RealMaster, tmp_path: Path
 ) -> None:
     master = shared_master
     single = {"name": "single", "max_length": {"batches": 1}}
     with master.client() as client:
         before = client.list_experiments().total
-        bad_pool = experiment_yaml(single, {}, resources={"resource_pool": "gpus"})
+        bad_pool = experiment_yaml(single, {}, resources={"resource_pool": "tpus"})
         config, model_dir = write_experiment(tmp_path, bad_pool)
-        message = "resource pool 'gpus' does not exist; known pools: default"
+        message = "resource pool 'tpus' does not exist; known pools: default, gpus"
         with pytest.raises(ConfigError, match=message):
             client.create_experiment(config, model_dir)
-        too_big = experiment_yaml(single, {}, resources={"slots_per_trial": 3})
+        too_big = experiment_yaml(
+            single, {}, resources={"slots_per_trial": 3, "resource_pool": "gpus"}
+        )
         config, model_dir = write_experiment(tmp_path, too_big)
-        with pytest.raises(ConfigError, match="slots_per_trial is 3 but resource pool 'default'"):
+        with pytest.raises(
+            ConfigError, match="slots_per_trial is 3 but resource pool 'gpus' has only 2"
+        ):
             client.create_experiment(config, model_dir)
         assert client.list_experiments().total == before
+        on_gpus = experiment_yaml(single, {}, resources={"resource_pool": "gpus"})
+        config, model_dir = write_experiment(tmp_path, on_gpus)
+        exp = client.create_experiment(config, model_dir)
+        assert client.wait_experiment(exp.id, interval=0.2, timeout=90).state == "COMPLETED"
+        (trial,) = client.list_trials(exp.id).items
+        logs = [line.line for line in client.trial_logs(trial.id)]
+    assert any("cuda=0 " in line or line.endswith("cuda=0") for line in logs), logs
 
 
 def test_adaptive_asha_promotes_some_trials_and_stops_the_rest(

@@ -5,8 +5,7 @@
    is re-queued to resume from its latest checkpoint, without counting a restart.
 2. Canceled/killed experiments whose allocations are now all gone end.
 3. Deletions that were under way start again.
-
-Searchers are restored lazily from their snapshots on the first event of each experiment.
+4. Searchers of active and paused experiments are restored from their snapshots.
 """
 
 from __future__ import annotations
@@ -61,4 +60,19 @@ def recover(rt: Runtime, actions: Actions) -> int:
             end_stopping_experiment(rt, session, experiment_id)
     for experiment_id in deleting:
         actions.resume_delete(experiment_id)
+    _restore_searchers(rt)
     return len(orphans)
+
+
+def _restore_searchers(rt: Runtime) -> None:
+    """Load every running experiment's searcher from its snapshot now, so a snapshot that no
+    longer loads is reported at start-up rather than at the first event."""
+    live = [ExperimentState.ACTIVE.value, ExperimentState.PAUSED.value]
+    with rt.db.session(read_only=True) as session:
+        ids = list(session.scalars(select(Experiment.id).where(Experiment.state.in_(live))))
+    for experiment_id in ids:
+        with rt.shell.lock(experiment_id), rt.db.session(read_only=True) as session:
+            try:
+                rt.shell.search(session, experiment_id)
+            except Exception as err:  # keep serving the other experiments
+                rt.log.error("experiment %s: cannot restore its searcher: %s", experiment_id, err)

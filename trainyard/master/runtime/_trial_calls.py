@@ -21,6 +21,7 @@ from trainyard.master.states import TrialState
 from trainyard.searcher import ExitedReason, Operation, Searcher
 
 __all__ = [
+    "allocation_info",
     "complete_operation",
     "early_exit",
     "register_checkpoint",
@@ -33,6 +34,26 @@ __all__ = [
 def _experiment_of(rt: Runtime, trial_id: int) -> int:
     with rt.db.session(read_only=True) as session:
         return trial_repo.get_trial(session, trial_id).experiment_id
+
+
+def allocation_info(rt: Runtime, allocation_id: str) -> dict[str, Any]:
+    """What a trial needs to start (docs/trial-api.md `GET /allocations/{aid}/info`)."""
+    with rt.db.session(read_only=True) as session:
+        alloc = session.get(Allocation, allocation_id)
+        if alloc is None:
+            raise NotFoundError(f"allocation {allocation_id} does not exist")
+        trial = trial_repo.get_trial(session, alloc.trial_id)
+        config = rt.config(session, trial.experiment_id)
+        return {
+            "trial_id": trial.id,
+            "experiment_id": trial.experiment_id,
+            "hparams": trial.hparams,
+            "trial_seed": trial.seed,
+            "latest_checkpoint": trial.latest_checkpoint_uuid or trial.warm_start_checkpoint_uuid,
+            "slots": alloc.slots,
+            "config": config.model_dump(mode="json"),
+            "trial_run_id": trial.restarts,
+        }
 
 
 def searcher_operation(rt: Runtime, trial_id: int) -> tuple[int | None, bool]:

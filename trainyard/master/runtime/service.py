@@ -134,6 +134,9 @@ class Master:
 
     # -- trial-facing (docs/trial-api.md) --
 
+    def get_allocation_info(self, allocation_id: str) -> dict[str, Any]:
+        return calls.allocation_info(self.runtime, allocation_id)
+
     def searcher_operation(self, trial_id: int) -> tuple[int | None, bool]:
         return calls.searcher_operation(self.runtime, trial_id)
 
