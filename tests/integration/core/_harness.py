@@ -1,6 +1,7 @@
 """One interface over both Core API backends, so a single contract suite runs against each.
 
-`LocalHarness` reads the run folder; `MasterHarness` reads what the stub master received.
+`LocalHarness` reads the run folder; `_real_master.RealMasterHarness` reads what a real master
+stored. Both satisfy `Harness`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
-
-from _stub_master import StubMaster
+from typing import Any, ClassVar, Protocol
 
 import trainyard.core as core
 from trainyard.core._wire import decode_float
@@ -79,46 +78,21 @@ class LocalHarness:
         pass
 
 
-class MasterHarness:
-    name = "master"
-    expected_lengths: ClassVar[list[int]] = [10, 25]
+class Harness(Protocol):
+    """What the contract suite needs of a backend's platform side."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.storage_root = tmp / "storage"
-        self.stub = StubMaster(operations=[10, 25]).start()
+    name: str
+    expected_lengths: ClassVar[list[int]]
+    storage_root: Path
 
-    def env(self) -> dict[str, str]:
-        storage = {"type": "shared_fs", "host_path": str(self.storage_root)}
-        return self.stub.env(
-            TRAINYARD_CHECKPOINT_STORAGE=json.dumps(storage), TRAINYARD_PREEMPTION_POLL_S="2"
-        )
-
-    def init(self, **kw: Any) -> core.Context:
-        with patched_env(self.env()):
-            return core.init(**kw)
-
-    def reports(self, group: str) -> list[tuple[int, dict[str, float]]]:
-        with self.stub.lock:
-            rows = sorted(self.stub.metrics[group].values(), key=lambda r: r["steps"])
-        return [(r["steps"], decode(r["metrics"])) for r in rows]
-
-    def completed(self) -> list[tuple[int, float]]:
-        return [(length, decode_float(m)) for length, m in self.stub.completed]
-
-    def early_exits(self) -> list[str]:
-        return list(self.stub.early_exits)
-
-    def checkpoints(self) -> list[tuple[str, int]]:
-        return [(c["uuid"], c["steps"]) for c in self.stub.checkpoints]
-
-    def request_preemption(self) -> None:
-        self.stub.request_preemption()
-
-    def close(self) -> None:
-        self.stub.stop()
-
-
-Harness = LocalHarness | MasterHarness
+    def env(self) -> dict[str, str]: ...
+    def init(self, **kw: Any) -> core.Context: ...
+    def reports(self, group: str) -> list[tuple[int, dict[str, float]]]: ...
+    def completed(self) -> list[tuple[int, float]]: ...
+    def early_exits(self) -> list[str]: ...
+    def checkpoints(self) -> list[tuple[str, int]]: ...
+    def request_preemption(self) -> None: ...
+    def close(self) -> None: ...
 
 
 def same_float(a: float, b: float) -> bool:

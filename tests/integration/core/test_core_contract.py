@@ -1,7 +1,10 @@
-"""The Core API contract, run against both backends: LocalBackend and MasterBackend (stub master).
+"""The Core API contract, run against both backends: LocalBackend and MasterBackend on the real
+master (`python -m trainyard.master.server`, one per module, see `_real_master.py`).
 
-Each test drives `trainyard.core.init()` as trial code would and checks what the platform side
-received (the run folder, or the requests the master got over real HTTP).
+Each test drives `trainyard.core.init()` as trial code would, with the environment the master gave
+a real allocation, and checks what the platform side stored (the run folder, or the master's
+REST API and store). The stub master (`_stub_master.py`) is kept only for what a real master
+cannot be made to do: injected 503s, a missing route, request counting (test_master_backend.py).
 """
 
 from __future__ import annotations
@@ -15,16 +18,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _harness import Harness, LocalHarness, MasterHarness
+from _harness import Harness, LocalHarness
+from _real_master import ContractMaster, RealMasterHarness
 from _stub_master import wait_for
 
 import trainyard.core as core
 from trainyard.errors import CheckpointError
 
 
-@pytest.fixture(params=["local", "master"])
+@pytest.fixture(params=["local", "real-master"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    made: Harness = LocalHarness(tmp_path) if request.param == "local" else MasterHarness(tmp_path)
+    made: Harness
+    if request.param == "local":
+        made = LocalHarness(tmp_path)
+    else:
+        master: ContractMaster = request.getfixturevalue("contract_master")
+        made = RealMasterHarness(master, tmp_path)
     yield made
     made.close()
 
