@@ -76,7 +76,7 @@ def seed(db: Database, n_trials: int, points: int) -> tuple[int, int]:
             smaller_is_better=True,
             owner_id=1,
         ).id
-    written, chunk, now = 0, 50, time.time()
+    written, chunk, now = 0, 200, time.time()
     for start in range(0, n_trials, chunk):
         with db.session() as session:
             for i in range(start, min(start + chunk, n_trials)):
@@ -126,6 +126,7 @@ def time_api(url: str, token: str, eid: int) -> None:
         f"/api/v1/experiments/{eid}",
         f"/api/v1/webui/experiments/{eid}/trial_table?sort=searcher_metric&limit=50",
         f"/api/v1/webui/experiments/{eid}/hpo",
+        f"/api/v1/webui/experiments/{eid}/importance",
         f"/api/v1/webui/experiments/{eid}/rungs",
         f"/api/v1/experiments/{eid}/metrics?group=validation&max_points=200",
     ]

@@ -5,7 +5,9 @@
   → `{"hparams", "metrics", "items", "total", "limit", "offset"}`.
 - `GET /webui/experiments/{id}/hpo` → `{"metric", "smaller_is_better", "hparams": [{"name",
   "kind", "values"}], "trials": [{"id", "state", "trained_length", "metric", "hp"}],
-  "importance": {name: share}}` (hparams that never vary are left out).
+  }` (hparams that never vary are left out).
+- `GET /webui/experiments/{id}/importance` → `{hparam: share}` (random forest; {} when
+  there are fewer than 5 scored trials).
 - `GET /webui/experiments/{id}/rungs` → `[{"length", "trials"}]`: trials that trained at least
   `length` so far.
 - `GET /webui/trials/{id}/events` → `[{"kind", "time", "exit_code", "reason"}]`.
@@ -100,11 +102,10 @@ def trial_table(
 
 @router.get("/experiments/{experiment_id}/hpo")
 def hpo(ctx: Context, experiment_id: int) -> dict[str, Any]:
-    """Each trial's hparams and final searcher metric, hparam kinds, and their importance."""
-    table, smaller, metric, version = _table(ctx, experiment_id)
+    """Each trial's hparams and final searcher metric, and the kind of each varying hparam."""
+    table, smaller, metric, _version = _table(ctx, experiment_id)
     with ctx.db.session(read_only=True) as session:
         log_scaled = _log_hparams(_reads.get_experiment(session, experiment_id).config or {})
-    scored = [r for r in table.rows if r.searcher_metric is not None]
     hparams: list[dict[str, Any]] = []
     for name in table.hparams:
         values = [r.hp.get(name) for r in table.rows]
@@ -121,12 +122,6 @@ def hpo(ctx: Context, experiment_id: int) -> dict[str, Any]:
             }
         )
     names: list[str] = [h["name"] for h in hparams]
-    importance = importance_cached(
-        (experiment_id, version, len(scored)),
-        names,
-        [r.hp for r in scored],
-        [r.searcher_metric for r in scored if r.searcher_metric is not None],
-    )
     return {
         "metric": metric,
         "smaller_is_better": smaller,
@@ -141,8 +136,22 @@ def hpo(ctx: Context, experiment_id: int) -> dict[str, Any]:
             }
             for r in table.rows
         ],
-        "importance": importance,
     }
+
+
+@router.get("/experiments/{experiment_id}/importance")
+def importance(ctx: Context, experiment_id: int) -> dict[str, float]:
+    """{hparam: share of importance} from a random forest on (hparams → final searcher metric);
+    {} with fewer than 5 scored trials or no varying hparam. Cached per searcher version."""
+    table, _smaller, _metric, version = _table(ctx, experiment_id)
+    scored = [r for r in table.rows if r.searcher_metric is not None]
+    names = [n for n in table.hparams if len({repr(r.hp.get(n)) for r in table.rows}) > 1]
+    return importance_cached(
+        (experiment_id, version, len(scored)),
+        names,
+        [r.hp for r in scored],
+        [r.searcher_metric for r in scored if r.searcher_metric is not None],
+    )
 
 
 def _log_hparams(config: dict[str, Any]) -> set[str]:

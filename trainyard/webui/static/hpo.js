@@ -39,7 +39,8 @@
   }
 
   async function drawImportance() {
-    const entries = Object.entries(data.importance).sort((a, b) => a[1] - b[1]);
+    const scores = await api(`/webui/experiments/${id}/importance`);
+    const entries = Object.entries(scores).sort((a, b) => a[1] - b[1]);
     if (!entries.length) {
       field("importance").replaceChildren(h("p", { class: "hint" }, "Needs at least 5 trials with a metric and a hyperparameter that varies."));
       return;
