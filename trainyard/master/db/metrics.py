@@ -20,13 +20,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
 
 from trainyard.errors import NotFoundError, TrainyardError
+from trainyard.master.db._metric_reads import (
+    MetricRow,
+    experiment_metrics,
+    metric_names,
+    to_float,
+    trial_metrics,
+)
 from trainyard.master.db.checkpoints import attach_validation
 from trainyard.master.db.database import dumps_json
-from trainyard.master.db.models import Checkpoint, Experiment, Metric, Trial
+from trainyard.master.db.models import Checkpoint, Experiment, Trial
 
 __all__ = [
     "MetricReport",
@@ -42,7 +49,6 @@ __all__ = [
 TRAINING = "training"
 VALIDATION = "validation"
 _MAX_LEVEL = 62
-_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 @dataclass(frozen=True)
@@ -52,27 +58,6 @@ class MetricReport:
     steps: int
     metrics: Mapping[str, Any]
     timestamp: float
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    """One stored report, as read back (JSON values unchanged, "NaN" strings included)."""
-
-    steps: int
-    metrics: dict[str, Any]
-    timestamp: float
-    trial_run_id: int
-
-
-def to_float(value: Any) -> float | None:
-    """A metric value as a float ("NaN"/"Infinity"/"-Infinity" understood); None if not numeric."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        return _NON_FINITE.get(value)
-    return None
 
 
 def steps_level(steps: int) -> int:
@@ -242,185 +227,3 @@ def _maintain_summaries(
 def _improves(column: Any, value: float, smaller: bool) -> ColumnElement[bool]:
     better = column > value if smaller else column < value
     return or_(column.is_(None), better)
-
-
-def trial_metrics(
-    session: Session, trial_id: int, group: str, *, max_points: int | None = None
-) -> list[MetricRow]:
-    """A trial's reports of `group`, by increasing steps.
-
-    With `max_points`, at most that many rows come back: every k-th row plus the last one, picked
-    in the database (k = the smallest stride that fits), so a long trial costs one indexed scan.
-    """
-    where = and_(Metric.trial_id == trial_id, Metric.group == group)
-    columns = (Metric.steps, Metric.metrics, Metric.timestamp, Metric.trial_run_id)
-    if max_points is not None:
-        if max_points < 1:
-            raise TrainyardError(f"max_points is {max_points}; it must be >= 1")
-        total = session.scalar(select(func.count()).select_from(Metric).where(where)) or 0
-        if total > max_points:
-            return _strided(session, where, total, max_points)
-    result = session.execute(select(*columns).where(where).order_by(Metric.steps))
-    return [MetricRow(s, m, t, r) for s, m, t, r in result]
-
-
-def _strided(
-    session: Session, where: ColumnElement[bool], total: int, max_points: int
-) -> list[MetricRow]:
-    """Every k-th row and the last (just the last when `max_points` is 1)."""
-    rn = func.row_number().over(order_by=Metric.steps).label("rn")
-    inner = (
-        select(Metric.steps, Metric.metrics, Metric.timestamp, Metric.trial_run_id, rn)
-        .where(where)
-        .subquery()
-    )
-    keep: ColumnElement[bool] = inner.c.rn == total
-    if max_points > 1:
-        stride = math.ceil((total - 1) / (max_points - 1))
-        keep = or_(keep, (inner.c.rn - 1) % stride == 0)
-    query = (
-        select(inner.c.steps, inner.c.metrics, inner.c.timestamp, inner.c.trial_run_id)
-        .where(keep)
-        .order_by(inner.c.steps)
-    )
-    return [MetricRow(s, m, t, r) for s, m, t, r in session.execute(query)]
-
-
-def experiment_metrics(
-    session: Session,
-    experiment_id: int,
-    group: str,
-    metric_name: str | None = None,
-    *,
-    max_points_per_trial: int,
-    trial_ids: Sequence[int] | None = None,
-    max_total_points: int = 20_000,
-) -> dict[int, list[tuple[int, float]]]:
-    """{trial_id: [(steps, value), ...]} for one metric over an experiment's trials.
-
-    `metric_name` None reads the searcher metric (validation rows, one indexed numeric column).
-    Each trial gets at most `max_points_per_trial` points, fewer when the trials together would
-    exceed `max_total_points` (10,000 trials and the default 20,000: first and last point of each).
-    Each trial's last point is always included; points whose value is missing or NaN are left out.
-
-    Cost is proportional to the points returned, not to the rows stored: the database reads only
-    rows whose steps have at least L trailing zero bits (an index range holding ~1/2^L of the
-    rows, L the lowest level that fits the budget) plus one index seek per trial for its last row.
-    """
-    if max_points_per_trial < 1:
-        raise TrainyardError(f"max_points_per_trial is {max_points_per_trial}; it must be >= 1")
-    where = and_(Metric.experiment_id == experiment_id, Metric.group == group)
-    if trial_ids is not None:
-        if not trial_ids:
-            return {}
-        where = and_(where, Metric.trial_id.in_(list(trial_ids)))
-        n_trials = len(set(trial_ids))
-    else:
-        query = select(func.count()).select_from(Trial).where(Trial.experiment_id == experiment_id)
-        n_trials = session.scalar(query) or 0
-    per_trial = min(max_points_per_trial, max(1, max_total_points // max(n_trials, 1)))
-    value: Any = Metric.searcher_metric if metric_name is None else Metric.metrics[metric_name]
-    curves: dict[int, list[tuple[int, Any]]] = {}
-    if per_trial > 1:
-        level = _pick_level(session, where, budget=2 * (per_trial - 1) * max(n_trials, 1))
-        thinned = select(Metric.trial_id, Metric.steps, value).where(
-            where, Metric.steps_level >= level
-        )
-        for trial_id, steps, val in session.execute(thinned):
-            curves.setdefault(trial_id, []).append((steps, val))
-        for trial_id, points in curves.items():
-            points.sort(key=lambda point: point[0])
-            curves[trial_id] = _every_kth(points, per_trial - 1)
-    for trial_id, steps, val in session.execute(
-        _last_points(session.get_bind().dialect.name, experiment_id, group, value, trial_ids)
-    ):
-        points = curves.setdefault(trial_id, [])
-        if not points or points[-1][0] != steps:
-            points.append((steps, val))
-    out: dict[int, list[tuple[int, float]]] = {}
-    for trial_id in sorted(curves):
-        for steps, val in curves[trial_id]:
-            number = to_float(val)
-            if number is not None and not math.isnan(number):
-                out.setdefault(trial_id, []).append((steps, number))
-    return out
-
-
-def _every_kth(points: list[tuple[int, Any]], limit: int) -> list[tuple[int, Any]]:
-    """At most `limit` of `points`: every k-th from the first, and the last when limit > 1."""
-    if len(points) <= limit:
-        return points
-    if limit == 1:
-        return points[-1:]
-    stride = math.ceil((len(points) - 1) / (limit - 1))
-    picked = points[::stride]
-    if picked[-1] != points[-1]:
-        picked.append(points[-1])
-    return picked
-
-
-def _last_points(
-    dialect: str, experiment_id: int, group: str, value: Any, trial_ids: Sequence[int] | None
-) -> Any:
-    """Each trial's row with the most steps: one backward index seek per trial.
-
-    PostgreSQL gets a LATERAL join (otherwise its planner hashes every row of the group);
-    SQLite has no LATERAL but runs the correlated form below as exactly that nested loop.
-    """
-    trials = select(Trial.id).where(Trial.experiment_id == experiment_id)
-    if trial_ids is not None:
-        trials = trials.where(Trial.id.in_(list(trial_ids)))
-    if dialect == "postgresql":
-        trial_rows = trials.subquery()
-        last = (
-            select(Metric.steps, value.label("value"))
-            .where(Metric.trial_id == trial_rows.c.id, Metric.group == group)
-            .order_by(Metric.steps.desc())
-            .limit(1)
-            .lateral()
-        )
-        return select(trial_rows.c.id, last.c.steps, last.c.value).select_from(
-            trial_rows.join(last, true())
-        )
-    other = aliased(Metric)
-    last_steps = (
-        select(func.max(other.steps))
-        .where(other.trial_id == Trial.id, other.group == group)
-        .correlate(Trial)
-        .scalar_subquery()
-    )
-    sub = trials.add_columns(last_steps.label("last")).subquery()
-    return (
-        select(Metric.trial_id, Metric.steps, value)
-        .join(sub, and_(Metric.trial_id == sub.c.id, Metric.steps == sub.c.last))
-        .where(Metric.group == group)
-    )
-
-
-def _pick_level(session: Session, where: ColumnElement[bool], *, budget: int) -> int:
-    """Lowest steps level whose row count is within `budget` (counting from coarse to fine)."""
-    level = 16
-    while level > 0:
-        count = session.scalar(
-            select(func.count()).select_from(Metric).where(where, Metric.steps_level >= level - 1)
-        )
-        if (count or 0) > budget:
-            break
-        level -= 1
-    return level
-
-
-def metric_names(
-    session: Session, experiment_id: int, group: str, *, sample: int = 200
-) -> list[str]:
-    """Metric names seen in `group` across an experiment (from up to `sample` recent rows)."""
-    query = (
-        select(Metric.metrics)
-        .where(Metric.experiment_id == experiment_id, Metric.group == group)
-        .order_by(Metric.id.desc())
-        .limit(sample)
-    )
-    names: set[str] = set()
-    for metrics in session.scalars(query):
-        names.update(metrics)
-    return sorted(names)
