@@ -89,7 +89,8 @@ def hand_loop(steps: int, warmup: int) -> Clocks:
         data, batch_size=context.per_slot_batch_size, sampler=sampler, drop_last=True
     )
     model.train()
-    step, epoch, window, reported = 0, 0, torch.zeros(()), []
+    step, epoch, reported = 0, 0, []
+    loss_sum, acc_sum = torch.zeros(()), torch.zeros(())
     start = clocks()
     while step < steps:
         sampler.set_epoch(epoch)
@@ -98,17 +99,20 @@ def hand_loop(steps: int, warmup: int) -> Clocks:
                 start = clocks()
             if step == steps - 1:
                 return per_step(start, clocks(), steps - 1 - warmup)
-            loss = F.cross_entropy(model(x), y)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            accuracy = (logits.argmax(1) == y).float().mean()  # what DigitsTrial reports too
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped
             optimizer.step()
-            window = window + loss.detach()
+            loss_sum, acc_sum = loss_sum + loss.detach(), acc_sum + accuracy
             step += 1
             if step % REPORTING_PERIOD == 0:
+                sums = torch.stack([loss_sum, acc_sum])
                 if size > 1:
-                    dist.all_reduce(window)
-                reported.append((step, window.item() / REPORTING_PERIOD / size))
-                window = torch.zeros(())
+                    dist.all_reduce(sums)
+                reported.append((step, (sums / REPORTING_PERIOD / size).tolist()))
+                loss_sum, acc_sum = torch.zeros(()), torch.zeros(())
         epoch += 1
     raise AssertionError("unreachable")
 

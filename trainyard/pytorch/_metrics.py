@@ -98,7 +98,11 @@ class TrainingWindow:
     def _sums(self) -> MetricSums:
         sums = MetricSums(self.device)
         for name, kept in self.values.items():
-            total = torch.stack([_as_tensor(name, v, self.device) for v in kept]).sum()
+            tensors = [v.reshape(()) for v in kept if isinstance(v, torch.Tensor)]
+            floats = sum(float(v) for v in kept if not isinstance(v, torch.Tensor))
+            total = torch.tensor(floats, dtype=torch.float64, device=self.device)
+            if tensors:
+                total = total + torch.stack(tensors).to(torch.float64).sum()
             sums.sums[name] = total
         sums.weight = float(self.batches)
         return sums
