@@ -2,7 +2,7 @@
 
 `master` starts `python -m trainyard.master.server --port 0` with its own data dir, SQLite DB and
 checkpoint root (2 CPU slots), and yields a `master_process.RunningMaster` (url, admin token, data
-dir); `shared_master` is one such master per test module. `master_postgres` does the same on a
+dir); `shared_master` is one such master for the whole session. `master_postgres` does the same on a
 fresh database of the PostgreSQL server in
 `TRAINYARD_TEST_POSTGRES_URL` (skipped, saying so, when it is unset).
 """
@@ -26,9 +26,10 @@ def master(tmp_path: Path) -> Iterator[RunningMaster]:
         stop_master(running)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMaster]:
-    """Like `master`, but one master for a whole test module (tests that only add experiments)."""
+    """Like `master`, but one master for the whole session: only for tests that merely add
+    experiments of their own (never for tests that stop, kill or reconfigure the master)."""
     running = start_master(tmp_path_factory.mktemp("shared") / "master")
     try:
         yield running
