@@ -2,8 +2,8 @@
 
 Importances are the forest's impurity-based feature importances, normalised to sum to 1.
 Categorical values are label-encoded (a forest splits on them well enough for a ranking).
-Results are cached per (experiment id, searcher version, trials with a metric), so a page that
-polls does not refit until the search has moved on.
+Results are cached per (database, experiment, searcher version, trials with a metric), so a
+page that polls does not refit until the search has moved on.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ __all__ = ["MIN_TRIALS", "hparam_importance", "importance_cached"]
 MIN_TRIALS = 5
 """Fewer trials with a metric than this: no estimate (the answer would be noise)."""
 _MAX_ROWS = 3000
-_cache: dict[tuple[int, int, int], dict[str, float]] = {}
+_cache: dict[tuple[int, ...], dict[str, float]] = {}
 _lock = threading.Lock()
 
 
@@ -55,12 +55,13 @@ def hparam_importance(
 
 
 def importance_cached(
-    key: tuple[int, int, int],
+    key: tuple[int, ...],
     names: Sequence[str],
     rows: Sequence[dict[str, Any]],
     metrics: Sequence[float],
 ) -> dict[str, float]:
-    """`hparam_importance`, memoised under `key` = (experiment id, searcher version, n)."""
+    """`hparam_importance`, memoised under `key` (e.g. database, experiment, searcher version,
+    number of scored trials): a new key means the search has moved on."""
     with _lock:
         hit = _cache.get(key)
     if hit is not None:

@@ -39,7 +39,8 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends(current_user)])
 
 _TABLE_TTL = 2.0
-_tables: dict[int, tuple[float, TrialTable]] = {}
+_tables: dict[tuple[int, int], tuple[float, TrialTable]] = {}
+"""(id of the app's Database, experiment id) → (expiry, table): one process may serve several."""
 _tables_lock = threading.Lock()
 
 
@@ -49,15 +50,16 @@ def _table(ctx: Context, experiment_id: int) -> tuple[TrialTable, bool, str, int
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
         meta = (exp.smaller_is_better, exp.searcher_metric, exp.searcher_version)
+        key = (id(ctx.db), experiment_id)
         with _tables_lock:
-            hit = _tables.get(experiment_id)
+            hit = _tables.get(key)
         if hit is not None and hit[0] > time.monotonic():
             return (hit[1], *meta)
         table = trial_rows(session, experiment_id)
     with _tables_lock:
         if len(_tables) > 64:
             _tables.clear()
-        _tables[experiment_id] = (time.monotonic() + _TABLE_TTL, table)
+        _tables[key] = (time.monotonic() + _TABLE_TTL, table)
     return (table, *meta)
 
 
@@ -147,7 +149,7 @@ def importance(ctx: Context, experiment_id: int) -> dict[str, float]:
     scored = [r for r in table.rows if r.searcher_metric is not None]
     names = [n for n in table.hparams if len({repr(r.hp.get(n)) for r in table.rows}) > 1]
     return importance_cached(
-        (experiment_id, version, len(scored)),
+        (id(ctx.db), experiment_id, version, len(scored)),
         names,
         [r.hp for r in scored],
         [r.searcher_metric for r in scored if r.searcher_metric is not None],
