@@ -86,11 +86,13 @@ class RealMasterHarness:
     def __init__(self, master: ContractMaster, tmp: Path) -> None:
         self.master = master
         model_dir = tmp / "model"
-        model_dir.mkdir()
+        model_dir.mkdir(parents=True)
         (model_dir / "park.py").write_text(_PARK)
         exp = master.client.create_experiment(yaml.safe_dump(_CONFIG), model_dir)
         self.experiment_id = exp.id
         self.allocation_env = self._wait_for_allocation()
+        self.allocation_id = self.allocation_env["TRAINYARD_ALLOCATION_ID"]
+        self.token = self.allocation_env["TRAINYARD_ALLOCATION_TOKEN"]
         self.trial_id = int(self.allocation_env["TRAINYARD_TRIAL_ID"])
         storage = json.loads(self.allocation_env["TRAINYARD_CHECKPOINT_STORAGE"])
         self.storage_root = Path(storage["host_path"]) / (storage.get("storage_path") or "")
@@ -144,6 +146,12 @@ class RealMasterHarness:
         """Pause the experiment: the master asks the allocation to stop (reason `pause`)."""
         self.master.client.pause_experiment(self.experiment_id)
 
+    def stored_seed(self) -> int:
+        """The trial's seed as the master stored it."""
+        with self.master.db.session(read_only=True) as session:
+            return trial_repo.get_trial(session, self.trial_id).seed
+
     def close(self) -> None:
         """Kill the experiment, so its allocation gives its slot back for the next test."""
-        self.master.client.kill_experiment(self.experiment_id)
+        if not self.master.client.get_experiment(self.experiment_id).is_terminal:
+            self.master.client.kill_experiment(self.experiment_id)

@@ -1,4 +1,9 @@
-"""MasterBackend behaviour beyond the shared contract: batching, retries, auth, fallbacks."""
+"""MasterBackend behaviour beyond the shared contract: batching, retries, auth, fallbacks.
+
+What a real master can show (info, tokens, a cancel) runs against the real one; the stub master
+stays for what a real master cannot be made to do: answer 503 on demand, lack the checkpoint
+list route, count the requests it got.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from pathlib import Path
 
 import pytest
 from _harness import patched_env
-from _stub_master import StubMaster
+from _real_master import ContractMaster, RealMasterHarness
+from _stub_master import StubMaster, wait_for
 
 import trainyard.core as core
 from trainyard.core import MasterBackend, MasterError
@@ -65,33 +71,66 @@ def test_unreachable_master_fails_with_one_line_after_retrying() -> None:
     backend.close()
 
 
-def test_a_wrong_token_is_refused_with_the_masters_detail(stub: StubMaster) -> None:
-    backend = _backend(stub, token="stolen")
-    with pytest.raises(MasterError, match=r"403 .* bad allocation token"):
-        backend.trial_info()
-    backend.close()
+def _real_backend(on: RealMasterHarness, *, allocation_id: str, token: str) -> MasterBackend:
+    url = on.allocation_env["TRAINYARD_MASTER_URL"]
+    return MasterBackend(url, allocation_id, token, on.trial_id, retry_for_s=2.0)
 
 
-def test_info_comes_from_the_master(stub: StubMaster, tmp_path: Path) -> None:
+def test_a_token_opens_only_its_own_allocation(
+    contract_master: ContractMaster, tmp_path: Path
+) -> None:
+    mine = RealMasterHarness(contract_master, tmp_path / "mine")
+    other = RealMasterHarness(contract_master, tmp_path / "other")
+    try:
+        stolen = _real_backend(mine, allocation_id=mine.allocation_id, token=other.token)
+        with pytest.raises(
+            MasterError, match=rf"403 .*does not open allocation {mine.allocation_id}"
+        ):
+            stolen.trial_info()
+        stolen.close()
+        unknown = _real_backend(mine, allocation_id=mine.allocation_id, token="made-up")
+        with pytest.raises(MasterError, match=r"401 .*unknown allocation token"):
+            unknown.trial_info()
+        unknown.close()
+    finally:
+        mine.close()
+        other.close()
+
+
+def test_info_is_what_the_master_allocated(contract_master: ContractMaster, tmp_path: Path) -> None:
+    harness = RealMasterHarness(contract_master, tmp_path)
+    try:
+        with harness.init() as ctx:
+            assert ctx.info.trial_id == harness.trial_id
+            assert ctx.info.experiment_id == harness.experiment_id
+            assert ctx.info.hparams == {"lr": 0.1}
+            assert ctx.info.trial_seed == harness.stored_seed()
+            assert ctx.info.latest_checkpoint is None and ctx.info.restarts == 0
+            assert ctx.info.config.name == "core-contract"
+    finally:
+        harness.close()
+
+
+def test_info_is_fetched_once(stub: StubMaster, tmp_path: Path) -> None:
     storage = {"type": "shared_fs", "host_path": str(tmp_path)}
     env = stub.env(TRAINYARD_CHECKPOINT_STORAGE=json.dumps(storage))
     with patched_env(env), core.init() as ctx:
         assert ctx.info.trial_id == stub.trial_id
-        assert ctx.info.hparams == {"lr": 0.1}
-        assert ctx.info.trial_seed == 1234
-        assert ctx.info.latest_checkpoint is None
-        assert ctx.checkpoint.storage.list_checkpoints() == []
     assert stub.requests["GET /api/v1/allocations/alloc-1/info"] == 1
 
 
-def test_a_stop_from_the_searcher_is_seen_by_should_stop(stub: StubMaster) -> None:
-    with patched_env(stub.env()), core.init() as ctx:
-        assert not ctx.searcher.should_stop()
-        stub.request_preemption("stop")
-        deadline = time.monotonic() + 5
-        while not ctx.searcher.should_stop() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert ctx.searcher.should_stop() and ctx.preempt.should_preempt()
+def test_canceling_the_experiment_is_seen_by_should_stop(
+    contract_master: ContractMaster, tmp_path: Path
+) -> None:
+    harness = RealMasterHarness(contract_master, tmp_path)
+    try:
+        with harness.init() as ctx:
+            assert not ctx.searcher.should_stop()
+            contract_master.client.cancel_experiment(harness.experiment_id)
+            wait_for(ctx.searcher.should_stop, timeout_s=5)
+            assert ctx.preempt.should_preempt()
+    finally:
+        harness.close()
 
 
 def test_history_falls_back_when_the_master_cannot_list_checkpoints(tmp_path: Path) -> None:
