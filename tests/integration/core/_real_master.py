@@ -13,6 +13,7 @@ API, the searcher's received validations and the trial's events through the mast
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,8 @@ class ContractMaster:
 
 def start_contract_master(data_dir: Path) -> ContractMaster:
     """Start a master that can import `_contract_searcher`; `stop_master(cm.running)` after."""
-    with patched_env({"PYTHONPATH": str(_HERE)}):
+    paths = [str(_HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    with patched_env({"PYTHONPATH": os.pathsep.join(paths)}):
         running = start_master(data_dir)
     client = Client(running.url, running.token)
     return ContractMaster(running, client, Database(f"sqlite:///{data_dir / 'trainyard.db'}"))
