@@ -46,9 +46,12 @@ with core.init() as ctx:
             steps = int((path / "state.txt").read_text())
     print(f"start trial={ctx.info.trial_id} from={steps} slots={ctx.info.slots} "
           f"cuda={os.environ.get('CUDA_VISIBLE_DEVICES')}", flush=True)
-    if hp.get("crash"):
+    if hp.get("mode") == "crash":
         print("crashing on purpose", flush=True)
         sys.exit(3)
+    if hp.get("mode") == "invalid":
+        ctx.train.report_early_exit("invalid_hp")
+        sys.exit(0)
     for op in ctx.searcher.operations():
         while steps < op.length:
             steps += 1

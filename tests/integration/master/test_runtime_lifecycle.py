@@ -136,25 +136,27 @@ def test_two_slot_trial_waits_until_two_slots_are_free(
     assert busy_run.ended_at is not None and gang_run.created_at >= busy_run.ended_at
 
 
-def test_crashing_trial_restarts_max_restarts_times_then_errors(
+def test_crashing_trial_restarts_max_restarts_times_then_errors_and_the_search_goes_on(
     shared_master: RealMaster, tmp_path: Path
 ) -> None:
     master = shared_master
-    hparams = {"crash": {"type": "categorical", "vals": [True, False]}}
+    hparams = {"mode": {"type": "categorical", "vals": ["crash", "ok", "invalid"]}}
     text = experiment_yaml({"name": "grid", "max_length": {"batches": 2}}, hparams, max_restarts=2)
     config, model_dir = write_experiment(tmp_path, text)
     with master.client() as client:
         exp = client.create_experiment(config, model_dir)
         final = client.wait_experiment(exp.id, interval=0.2, timeout=120)
-        trials = {t.hparams["crash"]: t for t in client.list_trials(exp.id).items}
+        trials = {t.hparams["mode"]: t for t in client.list_trials(exp.id).items}
     assert final.state == "COMPLETED", master.log()
-    crashed, fine = trials[True], trials[False]
+    crashed = trials["crash"]
     assert crashed.state == "ERRORED" and crashed.exit_reason == "errored"
-    assert fine.state == "COMPLETED"
+    assert trials["ok"].state == "COMPLETED"
+    assert trials["invalid"].exit_reason == "invalid_hp"
     assert len(allocations(master, crashed.id)) == 3  # the first run and 2 restarts
     restarts = [e for e in events(master, crashed.id) if e.kind == "restart"]
     assert [e.exit_code for e in restarts] == [3, 3, 3]
     assert all("exited with code 3" in e.reason for e in restarts)
+    assert len(allocations(master, trials["invalid"].id)) == 1  # never restarted
 
 
 def test_cancel_keeps_results_kill_trial_stops_it_and_delete_removes_checkpoints(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -25,7 +26,16 @@ from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.scheduler import Decision, PoolCapacity, Request, Running, schedule
 from trainyard.searcher import ExitedReason
 
-__all__ = ["SchedulerInputs", "SchedulingLoop", "scheduler_inputs"]
+STOP_TIMEOUT_S = 300.0
+"""How long a trial may take to honour a pause/preempt/stop request before it is terminated."""
+
+__all__ = [
+    "STOP_TIMEOUT_S",
+    "LiveAllocation",
+    "SchedulerInputs",
+    "SchedulingLoop",
+    "scheduler_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,7 @@ class SchedulingLoop:
         self._rt = rt
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stop_seen: dict[str, float] = {}
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="trainyard-scheduler", daemon=True)
@@ -196,6 +207,7 @@ class SchedulingLoop:
             self.settle_exit(allocation_id, code)
         with rt.db.session(read_only=True) as session:
             inputs = scheduler_inputs(rt, session)
+        self._enforce_stop_timeout(inputs.running)
         decision = schedule(inputs.pending, inputs.running, inputs.pools)
         for reject in decision.rejections:
             self._reject(inputs.experiment_of[reject.request_id], reject.request_id, reject.message)
@@ -214,6 +226,20 @@ class SchedulingLoop:
         for experiment_id in rt.take_gc_due():
             collect_garbage(rt, experiment_id)
         return decision
+
+    def _enforce_stop_timeout(self, running: list[Running]) -> None:
+        """An allocation asked to stop that is still running after `STOP_TIMEOUT_S` (a trial
+        that never checks `should_preempt()`) gets SIGTERM, then SIGKILL after the RM's grace."""
+        now = time.monotonic()
+        stopping = {r.id for r in running if r.stopping}
+        for aid in list(self._stop_seen):
+            if aid not in stopping:
+                del self._stop_seen[aid]
+        for aid in stopping:
+            first = self._stop_seen.setdefault(aid, now)
+            if now - first > STOP_TIMEOUT_S:
+                self._rt.log.warning("allocation %s ignored its stop request; terminating", aid)
+                self._rt.rm.terminate(aid)
 
     def settle_exit(self, allocation_id: str, code: int | None) -> None:
         """Settle one exit and remove the allocation's working copy."""
