@@ -29,8 +29,7 @@ RESUME_CONFIG = {
 def one_process(tmp_path_factory: pytest.TempPathFactory) -> TrialRun:
     """One process training with the whole global batch of 16."""
     run = TrialRun(tmp_path_factory.mktemp("one"), PARALLEL_HP)
-    done = run.local()
-    assert done.returncode == 0, done.stderr
+    run.in_process()
     return run
 
 
@@ -67,7 +66,7 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(
     trial_run: Callable[..., TrialRun],
 ) -> None:
     straight = trial_run(RESUME_HP, name="straight", **RESUME_CONFIG)
-    assert straight.local().returncode == 0
+    straight.in_process()
 
     killed = trial_run(
         {**RESUME_HP, "hang_at_batch": 14, "marker": "hang.marker"}, name="killed", **RESUME_CONFIG

@@ -13,6 +13,10 @@ from typing import Any
 import torch
 import yaml
 
+import trainyard.core as core
+from trainyard.pytorch import Trainer
+from trainyard.pytorch.run import load_trial_class
+
 TINY_TRIAL = Path(__file__).parents[2] / "unit" / "pytorch" / "tiny_trial.py"
 
 
@@ -69,6 +73,21 @@ class TrialRun:
         return subprocess.run(
             cmd, env=self.env(), capture_output=True, text=True, timeout=timeout, check=False
         )
+
+    def in_process(self) -> None:
+        """Train in this (test) process through `core.init()`, as the run entry would: no
+        subprocess start-up, same results (one torch thread, same seed and data order)."""
+        cwd, path, threads = os.getcwd(), list(sys.path), torch.get_num_threads()
+        os.chdir(self.model_dir)
+        torch.set_num_threads(1)
+        try:
+            trial_cls = load_trial_class("tiny_trial:TinyTrial")
+            with core.init(config=self.config, run_dir=self.run_dir) as ctx:
+                Trainer(trial_cls, ctx, run_dir=self.run_dir).fit()
+        finally:
+            os.chdir(cwd)
+            sys.path[:] = path
+            torch.set_num_threads(threads)
 
     def states(self) -> list[dict[str, Any]]:
         """Every trainer checkpoint written so far, oldest step first."""
