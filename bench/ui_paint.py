@@ -63,15 +63,14 @@ def seed(db: Database, n_trials: int, points: int) -> tuple[int, int]:
     first = max(1, round(points / n_trials * 9 / 21))  # mean length = 21/9 of the first rung
     rungs = (first, 3 * first, 9 * first)
     rng = np.random.default_rng(0)
-    config = config_to_dict(
-        load_experiment_config(CONFIG_YAML.format(name="ui-scale", n=n_trials, length=rungs[2]))
-    )
+    config_yaml = CONFIG_YAML.format(name="ui-scale", n=n_trials, length=rungs[2])
+    config = config_to_dict(load_experiment_config(config_yaml))
     with db.session() as session:
         eid = experiments_repo.create_experiment(
             session,
             name="ui-scale",
             config=config,
-            config_yaml=CONFIG_YAML,
+            config_yaml=config_yaml,
             searcher_metric="val_loss",
             smaller_is_better=True,
             owner_id=1,

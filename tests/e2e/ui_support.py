@@ -244,11 +244,8 @@ def seed_search(
     running or queued, else COMPLETED.
     """
     rng = np.random.default_rng(seed)
-    config = config_to_dict(
-        load_experiment_config(
-            CONFIG_YAML.format(name=name, n=n_trials + queued, length=max_length)
-        )
-    )
+    config_yaml = CONFIG_YAML.format(name=name, n=n_trials + queued, length=max_length)
+    config = config_to_dict(load_experiment_config(config_yaml))
     rungs = [max_length // 9, max_length // 3, max_length]
     pattern = [0, 0, 1, 0, 0, 2, 0, 0, 1]
     active = running > 0 or queued > 0
@@ -257,7 +254,7 @@ def seed_search(
             session,
             name=name,
             config=config,
-            config_yaml=CONFIG_YAML,
+            config_yaml=config_yaml.lstrip(),
             searcher_metric="val_loss",
             smaller_is_better=True,
             owner_id=1,

@@ -44,8 +44,12 @@ const TY = (() => {
     return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(digits);
   }
 
+  // Local time as YYYY-MM-DD HH:MM:SS (what the server-rendered pages print too).
   function when(t) {
-    return t ? new Date(t * 1000).toLocaleString() : "—";
+    if (!t) return "—";
+    const d = new Date(t * 1000);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   }
 
   function duration(start, end) {
