@@ -33,11 +33,15 @@ def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealMast
 
 @pytest.fixture
 def start_master(tmp_path: Path) -> Iterator[Callable[..., RealMaster]]:
-    """`start_master(slots=2)` starts a real master; every one started is stopped at the end."""
+    """`start_master(slots=2, data_dir=None, db_url=None)` starts a real master (SQLite unless
+    `db_url`); every one started is stopped at the end."""
     started: list[RealMaster] = []
 
-    def start(slots: int = 2, data_dir: Path | None = None) -> RealMaster:
-        master = RealMaster(data_dir or tmp_path / f"master{len(started)}", slots=slots)
+    def start(
+        slots: int = 2, data_dir: Path | None = None, db_url: str | None = None
+    ) -> RealMaster:
+        directory = data_dir or tmp_path / f"master{len(started)}"
+        master = RealMaster(directory, slots=slots, db_url=db_url)
         started.append(master)
         return master.start()
 

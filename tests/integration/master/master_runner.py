@@ -97,6 +97,8 @@ class RealMaster:
     slots: int = 2
     pools: str | None = None
     """`TRAINYARD_RESOURCE_POOLS` JSON; None: one CPU pool `default` with `slots` slots."""
+    db_url: str | None = None
+    """None: SQLite under `data_dir`."""
     url: str = ""
     token: str = ""
     process: subprocess.Popen[bytes] | None = None
@@ -118,6 +120,8 @@ class RealMaster:
         url_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "trainyard.master.server", "--data-dir", str(self.data_dir)]
         cmd += ["--host", "127.0.0.1", "--port", "0"]
+        if self.db_url:
+            cmd += ["--db-url", self.db_url]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -144,7 +148,7 @@ class RealMaster:
         return Client(self.url, self.token)
 
     def db(self) -> Database:
-        return Database(f"sqlite:///{self.data_dir / 'trainyard.db'}")
+        return Database(self.db_url or f"sqlite:///{self.data_dir / 'trainyard.db'}")
 
     def kill9(self) -> None:
         """Crash the master (SIGKILL to the server process only; trials keep running)."""
@@ -186,3 +190,16 @@ def write_experiment(root: Path, yaml_text: str) -> tuple[Path, Path]:
     config = root / f"config-{time.monotonic_ns()}.yaml"
     config.write_text(yaml_text)
     return config, model_dir
+
+
+def fresh_postgres_url(base_url: str) -> str:
+    """Create an empty database on the PostgreSQL server of `base_url`; return its URL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(base_url)
+    name = f"trainyard_runtime_{time.time_ns()}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)

@@ -3,12 +3,19 @@ lost or duplicated validations."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from master_runner import RealMaster, experiment_yaml, wait_for, write_experiment
+from master_runner import (
+    RealMaster,
+    experiment_yaml,
+    fresh_postgres_url,
+    wait_for,
+    write_experiment,
+)
 
 from trainyard.master.db import Allocation, LogLine, Metric, Trial
 
@@ -59,11 +66,21 @@ def snapshot(master: RealMaster, experiment_id: int) -> Stored:
         db.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "sqlite":
+        return None
+    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset (run scripts/ensure_postgres.sh)")
+    return fresh_postgres_url(base)
+
+
 def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
-    start_master: StartMaster, tmp_path: Path
+    start_master: StartMaster, tmp_path: Path, db_url: str | None
 ) -> None:
     data_dir = tmp_path / "master"
-    master = start_master(slots=2, data_dir=data_dir)
+    master = start_master(slots=2, data_dir=data_dir, db_url=db_url)
     searcher = {
         "name": "async_halving",
         "max_length": {"batches": 8},
@@ -88,7 +105,7 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
     assert orphans, "nothing was running when the master died"
     killed_at = max(a[3] for a in before.allocations)
 
-    master = start_master(slots=2, data_dir=data_dir)
+    master = start_master(slots=2, data_dir=data_dir, db_url=db_url)
     # The new master killed the old master's trials (zombies may wait for a reaper).
     wait_for("the orphans to die", lambda: not any(alive_in_group(g) for g in orphans), 10)
     with master.client() as client:
