@@ -119,7 +119,7 @@ class TabularCurves:
             max_length=lengths[-1],
             objective=objective,
             cost=cost,
-            report_lengths=list(lengths),
+            report_lengths=rung_lengths(lengths[-1], rungs, divisor),
             best=float(np.nanmax(self.metric[:, :cut])),
             description=description,
             unit=unit,
@@ -127,6 +127,16 @@ class TabularCurves:
             divisor=divisor,
             extra={"configs": len(self.values), "curves": self},
         )
+
+
+def rung_lengths(max_length: int, rungs: int, divisor: int) -> list[int]:
+    """`max_length / divisor**k` for k = rungs-1 .. 0: where every method validates.
+
+    All methods (ours and the peers) validate at these lengths only, as a Trainyard trial under a
+    halving search does: the same number of chances to find a good validation for everyone, and
+    Optuna's pruners, which re-read the whole study at each report, stay fast.
+    """
+    return [max_length // divisor**k for k in range(rungs - 1, -1, -1)]
 
 
 def digits_curves(path: Path = DIGITS_TABLE) -> TabularCurves:
@@ -196,7 +206,7 @@ def synthetic_problem(noise: float = 0.002) -> Problem:
         max_length=lc.max_length,
         objective=lc.objective,
         cost=lc.cost,
-        report_lengths=list(range(1, lc.max_length + 1)),
+        report_lengths=rung_lengths(lc.max_length, 5, 3),
         best=lc.best,
         description=f"synthetic learning curves, known optimum {lc.best}, noise +-{noise}",
         unit="units",
