@@ -93,6 +93,21 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(
     assert sorted(killed.scalars("validation/validation_loss")) == [4, 8, 12, 16, 20, 24]
 
 
+def test_sigterm_preempts_with_exactly_one_checkpoint_and_exit_0(
+    trial_run: Callable[..., TrialRun],
+) -> None:
+    run = trial_run({"pause_at_batch": 5, "marker": "pause.marker"}, batches=1000)
+    proc = run.start()
+    marker = run.model_dir / "pause.marker"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert [s["steps_completed"] for s in run.states()] == [6]  # the batch in flight completes
+
+
 def test_a_failing_rank_ends_the_trial_non_zero_with_its_traceback(
     trial_run: Callable[..., TrialRun],
 ) -> None:

@@ -4,8 +4,8 @@ directories by the integration tests).
 Hyperparameters steer test behaviour: `dropout` (exercises the RNG state), `nan_at_batch` (the
 loss becomes NaN from that batch on), `fail_at_batch` (train_batch raises there, on rank
 `fail_rank` only if given), `hang_at_batch` with `marker` (the first run writes the marker and
-hangs there, to be killed), `sched` ("batch"/"epoch"/None: a StepLR stepped at that cadence),
-`optimizer` ("adam", else SGD).
+hangs there, to be killed), `pause_at_batch` (writes `marker`, then sleeps 3 s), `sched`
+("batch"/"epoch"/None: a StepLR stepped at that cadence), `optimizer` ("adam", else SGD).
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class TinyTrial(PyTorchTrial):
     ) -> dict[str, Any]:
         if batch_idx == self.hp.get("hang_at_batch"):
             _hang_once(Path(self.hp["marker"]))
+        if batch_idx == self.hp.get("pause_at_batch"):
+            Path(self.hp["marker"]).write_text("paused")
+            time.sleep(3)  # a signal arriving now is handled; the batch then completes
         failing_rank = self.hp.get("fail_rank", self.context.rank)
         if batch_idx == self.hp.get("fail_at_batch") and self.context.rank == failing_rank:
             raise RuntimeError(f"deliberate failure at batch {batch_idx}")
