@@ -120,29 +120,47 @@ def experiment_metrics(
         n_trials = session.scalar(query) or 0
     per_trial = min(max_points_per_trial, max(1, max_total_points // max(n_trials, 1)))
     value: Any = Metric.searcher_metric if metric_name is None else Metric.metrics[metric_name]
+    # Core rows on the session's connection: this loop handles up to ~2 x max_total_points rows,
+    # where ORM row processing would cost more than the query.
+    conn = session.connection()
     curves: dict[int, list[tuple[int, Any]]] = {}
     if per_trial > 1:
         level = _pick_level(session, where, budget=2 * (per_trial - 1) * max(n_trials, 1))
-        thinned = select(Metric.trial_id, Metric.steps, value).where(
-            where, Metric.steps_level >= level
+        thinned = (
+            select(Metric.trial_id, Metric.steps, value)
+            .where(where, Metric.steps_level >= level)
+            .order_by(Metric.trial_id, Metric.steps)
         )
-        for trial_id, steps, val in session.execute(thinned):
-            curves.setdefault(trial_id, []).append((steps, val))
+        for trial_id, steps, val in conn.execute(thinned):
+            points = curves.get(trial_id)
+            if points is None:
+                curves[trial_id] = points = []
+            points.append((steps, val))
         for trial_id, points in curves.items():
-            points.sort(key=lambda point: point[0])
-            curves[trial_id] = _every_kth(points, per_trial - 1)
-    for trial_id, steps, val in session.execute(
-        _last_points(session.get_bind().dialect.name, experiment_id, group, value, trial_ids)
+            if len(points) >= per_trial:
+                curves[trial_id] = _every_kth(points, per_trial - 1)
+    for trial_id, steps, val in conn.execute(
+        _last_points(conn.dialect.name, experiment_id, group, value, trial_ids)
     ):
         points = curves.setdefault(trial_id, [])
         if not points or points[-1][0] != steps:
             points.append((steps, val))
-    out: dict[int, list[tuple[int, float]]] = {}
-    for trial_id in sorted(curves):
-        for steps, val in curves[trial_id]:
-            number = to_float(val)
-            if number is not None and not math.isnan(number):
-                out.setdefault(trial_id, []).append((steps, number))
+    return {
+        trial_id: kept
+        for trial_id in sorted(curves)
+        if (kept := _finite_or_inf(curves[trial_id], numeric=metric_name is None))
+    }
+
+
+def _finite_or_inf(points: list[tuple[int, Any]], *, numeric: bool) -> list[tuple[int, float]]:
+    """Points with a usable value as floats (NaN, None and non-numbers dropped)."""
+    if numeric:  # the float column: None (SQLite NaN) or a float
+        return [(steps, val) for steps, val in points if val is not None and val == val]
+    out = []
+    for steps, val in points:
+        number = to_float(val)
+        if number is not None and not math.isnan(number):
+            out.append((steps, number))
     return out
 
 
