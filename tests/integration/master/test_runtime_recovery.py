@@ -4,6 +4,7 @@ lost or duplicated validations."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +133,38 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
     finally:
         db.dispose()
     assert any("from=0" not in line.line for line in resumed), [r.line for r in resumed]
+
+
+def test_graceful_stop_checkpoints_running_trials_and_a_restart_resumes_them(
+    start_master: StartMaster, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "master"
+    master = start_master(slots=1, data_dir=data_dir)
+    text = experiment_yaml({"name": "single", "max_length": {"batches": 40}}, {"sleep": 0.1})
+    config, model_dir = write_experiment(tmp_path, text)
+    with master.client() as client:
+        exp = client.create_experiment(config, model_dir)
+    wait_for(
+        "training",
+        lambda: any(t[1] != "TERMINATED" for t in snapshot(master, exp.id).allocations),
+        master=master,
+    )
+    time.sleep(1.5)
+    master.stop()  # SIGTERM: the runtime stops while the API still serves the trial
+    (first,) = snapshot(master, exp.id).allocations
+    assert first[1] == "TERMINATED"
+    db = master.db()
+    try:
+        with db.session(read_only=True) as session:
+            row = session.get(Allocation, first[0])
+            assert row is not None and row.exit_code == 0 and row.preempt_reason == "preempt"
+            (trial,) = session.query(Trial).filter(Trial.experiment_id == exp.id).all()
+            assert trial.state == "QUEUED" and trial.restarts == 0
+            assert trial.latest_checkpoint_uuid is not None
+    finally:
+        db.dispose()
+    master = start_master(slots=1, data_dir=data_dir)
+    with master.client() as client:
+        assert client.wait_experiment(exp.id, interval=0.2, timeout=90).state == "COMPLETED"
+        logs = [line.line for line in client.trial_logs(trial.id)]
+    assert any("start trial=" in line and "from=0" not in line for line in logs), logs

@@ -13,6 +13,7 @@ meant to run in a worker thread.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from trainyard.master.db.database import Database
@@ -37,13 +38,15 @@ class Master:
         db: Database,
         *,
         rm: LocalResourceManager | None = None,
-        stop_grace_s: float = 10.0,
+        checkpoint_wait_s: float = 10.0,
+        stop_grace_s: float = 5.0,
     ) -> None:
         self.settings = settings
         self.db = db
         self.runtime = Runtime(settings, db, rm or LocalResourceManager())
         self.actions = Actions(self.runtime)
         self.loop = SchedulingLoop(self.runtime)
+        self._checkpoint_wait_s = checkpoint_wait_s
         self._stop_grace_s = stop_grace_s
         self._started = False
 
@@ -59,8 +62,9 @@ class Master:
         self._started = True
 
     def stop(self) -> None:
-        """Stop scheduling, then ask every allocation to stop (SIGTERM, SIGKILL after the grace
-        period); their trials are re-queued and resume from their checkpoints on the next start."""
+        """Stop scheduling and ask every allocation to stop: trials get `checkpoint_wait_s` to
+        checkpoint and exit (call this while the API still serves them), then SIGTERM and, after
+        `stop_grace_s`, SIGKILL. Their trials are re-queued and resume on the next start."""
         if not self._started:
             return
         self.loop.stop()
@@ -70,6 +74,12 @@ class Master:
             with rt.db.session() as session:
                 for allocation_id in running:
                     rt.request_preemption(session, allocation_id, "preempt")
+        # While the API still serves them, trials may checkpoint and exit on their own.
+        deadline = time.monotonic() + self._checkpoint_wait_s
+        while rt.rm.running() and time.monotonic() < deadline:
+            for allocation_id, code in rt.rm.poll():
+                self.loop.settle_exit(allocation_id, code)
+            time.sleep(0.05)
         for allocation_id, code in rt.rm.stop_all(self._stop_grace_s):
             self.loop.settle_exit(allocation_id, code)
         self._started = False
