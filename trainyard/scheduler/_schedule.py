@@ -8,7 +8,9 @@ Rules, in the order they apply:
    equal share, and one experiment's own requests keep their FIFO order.
 2. Gang scheduling: a request starts on `slots` free slot ids of its pool (lowest ids first) or
    not at all. An experiment never holds more than `max_slots` slots nor more than
-   `max_concurrent` allocations; a request over a cap waits without blocking anyone.
+   `max_concurrent` allocations; a request over a cap waits without blocking anyone. When its
+   own experiment's idle allocations are what keeps it over the cap, they are asked to stop
+   (an ASHA trial waiting for a promotion must not hold the experiment's concurrency).
 3. A request that does not fit may take slots of idle allocations (no searcher work) and,
    if it has a strictly higher priority, of lower-priority preemptible allocations (lowest priority
    first, most recently started first) -- but only when that frees enough slots for it; otherwise
@@ -86,6 +88,7 @@ def schedule(
         state = states[pick.pool]
         if _over_cap(pick, held, count):
             queue.append(pick.id)
+            preemptions.extend(_release_own_idle(pick, running, held, count, chosen))
             continue
         start = _try_start(pick, state)
         if start is not None:
@@ -147,6 +150,43 @@ def _over_cap(req: Request, held: dict[int, int], count: dict[int, int]) -> bool
     if req.max_slots is not None and held.get(req.experiment_id, 0) + req.slots > req.max_slots:
         return True
     return req.max_concurrent is not None and count.get(req.experiment_id, 0) >= req.max_concurrent
+
+
+def _release_own_idle(
+    req: Request,
+    running: Sequence[Running],
+    held: dict[int, int],
+    count: dict[int, int],
+    chosen: set[str],
+) -> list[Preempt]:
+    """Stop idle allocations of `req`'s own experiment if (and only if) that brings it under
+    its caps. They stay counted until they are gone, so nothing else starts over the cap."""
+    own_idle = sorted(
+        (
+            a
+            for a in running
+            if a.experiment_id == req.experiment_id
+            and a.idle
+            and not a.stopping
+            and a.id not in chosen
+        ),
+        key=lambda a: (-a.order, a.id),
+    )
+    freed_slots = 0
+    victims: list[Preempt] = []
+    for alloc in own_idle:
+        if not _over_cap(req, _minus(held, req, freed_slots), _minus(count, req, len(victims))):
+            break
+        victims.append(Preempt(alloc.id, req.id, "idle"))
+        freed_slots += alloc.slots
+    if _over_cap(req, _minus(held, req, freed_slots), _minus(count, req, len(victims))):
+        return []
+    chosen.update(v.allocation_id for v in victims)
+    return victims
+
+
+def _minus(counter: dict[int, int], req: Request, amount: int) -> dict[int, int]:
+    return {req.experiment_id: counter.get(req.experiment_id, 0) - amount}
 
 
 def _try_start(req: Request, state: _PoolState) -> Start | None:

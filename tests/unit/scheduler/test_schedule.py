@@ -181,6 +181,22 @@ def test_experiment_max_concurrent_caps_running_allocations() -> None:
     assert started(decision) == [1]
 
 
+def test_idle_allocations_of_a_capped_experiment_make_way_for_its_waiting_trial() -> None:
+    # Two ASHA trials wait for a promotion (idle) while the experiment's third trial waits on
+    # max_concurrent=2: the idle ones are asked to stop, the newest first, just enough of them.
+    running = [run("old", 1, (0,), idle=True, order=1), run("new", 1, (1,), idle=True, order=2)]
+    decision = schedule([req(3, exp=1, max_concurrent=2)], running, POOL)
+    assert started(decision) == []
+    assert decision.preemptions == (Preempt("new", 3, "idle"),)
+    assert decision.queue == (3,)
+
+
+def test_busy_allocations_of_a_capped_experiment_are_never_stopped_for_its_own_trials() -> None:
+    running = [run("busy", 1, (0,)), run("idle", 1, (1,), idle=True)]
+    decision = schedule([req(3, exp=1, max_concurrent=1)], running, POOL)
+    assert decision.preemptions == ()
+
+
 def test_unknown_pool_is_rejected_with_the_known_pools_named() -> None:
     decision = schedule([req(1, pool="gpus"), req(2)], [], POOL)
     assert started(decision) == [2]
