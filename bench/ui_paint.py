@@ -170,10 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=10_000_000)
+    parser.add_argument(
+        "--data-dir", type=Path, help="reuse the seeded trainyard.db of an earlier run (kept)"
+    )
     args = parser.parse_args()
     print("command:", " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
     print("load:", os.getloadavg(), "cpus:", os.cpu_count())
-    data = Path(tempfile.mkdtemp(prefix="trainyard-ui-bench-"))
+    reuse = args.data_dir is not None and (args.data_dir / "trainyard.db").exists()
+    data = args.data_dir if reuse else Path(tempfile.mkdtemp(prefix="trainyard-ui-bench-"))
     settings = load_master_settings(None, env={}, data_dir=data, checkpoint_root=data / "c")
     with serve(settings) as served:
         t0 = time.perf_counter()
