@@ -181,11 +181,15 @@ def main() -> None:
     settings = load_master_settings(None, env={}, data_dir=data, checkpoint_root=data / "c")
     with serve(settings) as served:
         t0 = time.perf_counter()
-        eid, written = seed(served.db, args.trials, args.points)
-        print(
-            f"seeded {args.trials:,} trials and {written:,} metric points in "
-            f"{time.perf_counter() - t0:.0f} s ({data / 'trainyard.db'})"
-        )
+        if reuse:
+            eid = 1
+            print(f"reusing experiment 1 of {data / 'trainyard.db'}")
+        else:
+            eid, written = seed(served.db, args.trials, args.points)
+            print(
+                f"seeded {args.trials:,} trials and {written:,} metric points in "
+                f"{time.perf_counter() - t0:.0f} s ({data / 'trainyard.db'})"
+            )
         time_api(served.url, served.token, eid)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(

@@ -95,7 +95,7 @@
     }
     const log = (hp) => hp.log;
     await Promise.all(data.hparams.map((hp, i) => Charts.draw(`scatter-${i}`, [{
-      type: trials.length > 2000 ? "scattergl" : "scatter", mode: "markers",
+      type: trials.length > 500 ? "scattergl" : "scatter", mode: "markers",
       x: axisValues(hp, trials), y: trials.map((t) => t.metric), text: trials.map((t) => `trial ${t.id}`),
       marker: { size: 6, color: trials.map((t) => t.trained_length), colorscale: "Blues", showscale: false },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
