@@ -146,8 +146,9 @@ def test_crashing_trial_restarts_max_restarts_times_then_errors_and_the_search_g
     with master.client() as client:
         exp = client.create_experiment(config, model_dir)
         final = client.wait_experiment(exp.id, interval=0.2, timeout=120)
+        assert final.state == "COMPLETED", master.log()
         trials = {t.hparams["mode"]: t for t in client.list_trials(exp.id).items}
-    assert final.state == "COMPLETED", master.log()
+    assert set(trials) == {"crash", "ok", "invalid"}, master.log()
     crashed = trials["crash"]
     assert crashed.state == "ERRORED" and crashed.exit_reason == "errored"
     assert trials["ok"].state == "COMPLETED"
