@@ -23,9 +23,10 @@ class TrainerOptions:
     - `clip_grad_norm`: clip the global gradient norm before each optimizer step.
     - `reporting_period`: report training metrics every n batches (default 100).
     - `num_workers`: DataLoader worker processes (default 0).
-    - `preemption_check_period`: ask `ctx.preempt.should_preempt()` every n batches. Default 1
-      with one rank; 10 with several, where each check is a broadcast from the chief (a
-      per-batch broadcast would cost several percent of a small model's step time).
+    - `preemption_check_period`: ask `ctx.preempt.should_preempt()` every n batches. Default:
+      every batch with one rank; with several (each check is a broadcast from the chief, which
+      per batch would cost several percent of a small model's step time) about once a second:
+      `None`, the chief measures the step time and broadcasts the next period.
     """
 
     distributed: Strategy = "ddp"
@@ -34,7 +35,7 @@ class TrainerOptions:
     clip_grad_norm: float | None = None
     reporting_period: int = 100
     num_workers: int = 0
-    preemption_check_period: int = 1
+    preemption_check_period: int | None = 1
 
     @classmethod
     def resolve(
@@ -65,10 +66,10 @@ class TrainerOptions:
             clip_grad_norm=None if clip is None else float(clip),
             reporting_period=_positive_int(pick("reporting_period"), 100, "reporting_period"),
             num_workers=_positive_int(pick("num_workers"), 0, "num_workers", allow_zero=True),
-            preemption_check_period=_positive_int(
-                pick("preemption_check_period"),
-                1 if world_size == 1 else 10,
-                "preemption_check_period",
+            preemption_check_period=(
+                _positive_int(check, 1, "preemption_check_period")
+                if (check := pick("preemption_check_period")) is not None or world_size == 1
+                else None
             ),
         )
 

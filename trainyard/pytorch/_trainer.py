@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ from trainyard.pytorch._protocols import CoreContextLike
 from trainyard.pytorch._rng import capture_rng_state, restore_rng_state, seed_everything
 from trainyard.pytorch._tensorboard import TensorBoardSink, tensorboard_dir
 from trainyard.pytorch._trial import PyTorchTrial, PyTorchTrialContext
+
+PREEMPT_CHECK_SECONDS = 1.0
+"""With several ranks, how often (roughly) the chief is asked whether to preempt."""
 
 
 @dataclass
@@ -127,6 +131,7 @@ class Trainer:
         )
         self._build_data()
         self.window = TrainingWindow(self.device)
+        self._last_preempt_check = (time.monotonic(), 0)
         self.tb = TensorBoardSink(
             tensorboard_dir(info.trial_id, self._run_dir, getattr(info, "checkpoint_storage", None))
             if self._tensorboard and d.is_chief
@@ -164,6 +169,7 @@ class Trainer:
         self._setup()
         try:
             self._restore()
+            self._schedule_preempt_check(first=True)
             for op in self.core.searcher.operations():
                 target = self.geometry.to_batches(self.settings.length_unit, op.length)
                 if not self._train_until(target):
@@ -259,11 +265,24 @@ class Trainer:
         at_boundary = steps % self.options.gradient_accumulation_steps == 0
         if at_boundary and cp and steps - max(self.last_checkpoint_step, 0) >= cp:
             self._checkpoint_once()
-        check = steps % self.options.preemption_check_period == 0
-        if at_boundary and check and self.core.preempt.should_preempt():
-            self._checkpoint_once()
-            return False
+        if at_boundary and steps >= self._next_preempt_check:
+            if self.core.preempt.should_preempt():
+                self._checkpoint_once()
+                return False
+            self._schedule_preempt_check()
         return True
+
+    def _schedule_preempt_check(self, first: bool = False) -> None:
+        """Set the step of the next preemption check (see `TrainerOptions`)."""
+        period = self.options.preemption_check_period
+        now = time.monotonic()
+        if period is None:  # several ranks: about once a second, decided by the chief
+            t0, s0 = self._last_preempt_check
+            per_batch = (now - t0) / max(1, self.steps - s0)
+            wanted = 1 if first else int(PREEMPT_CHECK_SECONDS / max(per_batch, 1e-6))
+            period = int(self.core.distributed.broadcast(max(1, min(1000, wanted))))
+        self._last_preempt_check = (now, self.steps)
+        self._next_preempt_check = self.steps + period
 
     def _report_training(self) -> None:
         if self.window.batches == 0:  # equal on every rank: they step in lockstep

@@ -19,7 +19,11 @@ def test_defaults() -> None:
     assert options == TrainerOptions()
     assert (options.reporting_period, options.preemption_check_period) == (100, 1)
     assert TrainerOptions.resolve({}, None, CUDA).amp is True  # AMP by default on GPUs only
-    assert TrainerOptions.resolve({}, None, CPU, world_size=4).preemption_check_period == 10
+    assert TrainerOptions.resolve({}, None, CPU, world_size=4).preemption_check_period is None
+    assert (
+        TrainerOptions.resolve({"preemption_check_period": 3}, None, CPU, 4).preemption_check_period
+        == 3
+    )
 
 
 def test_arguments_win_over_config_data() -> None:
