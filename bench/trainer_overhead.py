@@ -2,6 +2,7 @@
 `PyTorchTrial` + `Trainer`, in 1 process and in 2-process DDP (gloo), reporting every 100 batches.
 
     .venv/bin/python bench/trainer_overhead.py [--steps 600] [--repeats 5] [--skip-ddp]
+                                               [--skip-single]
 
 The model is `examples/digits_cnn` (dropout 0, Adam, global batch 32 per process group). Each run
 times the training steps between batch `--warmup` and the last batch from inside `train_batch`, so
@@ -194,6 +195,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-ddp", action="store_true")
+    parser.add_argument("--skip-single", action="store_true")
     parser.add_argument("--worker", choices=["hand", "trainer"])
     args = parser.parse_args()
     if args.worker:
@@ -206,7 +208,8 @@ def main() -> None:
     def single(kind: str) -> Clocks:
         return (hand_loop if kind == "hand" else trainer_loop)(args.steps, args.warmup)
 
-    measure("1 process", single, args.repeats)
+    if not args.skip_single:
+        measure("1 process", single, args.repeats)
     if not args.skip_ddp:
         measure("2-proc DDP", lambda kind: run_ddp(kind, args.steps, args.warmup), args.repeats)
 
