@@ -55,11 +55,19 @@ def searcher_section(method: str, problem: Problem, workers: int, budget: float)
 def sha_trials(problem: Problem, workers: int, budget: float) -> int:
     """Rung-0 trials for one SHA bracket that about fills `budget` on `workers` slots.
 
-    Each rung of a bracket costs about `n * c0` slot-seconds (`n / d**k` trials at `c0 * d**k`),
-    so `n = workers * budget / (rungs * c0)`, rounded to a multiple of `workers`.
+    A bracket of `n` trials costs `n * sum_k divisor**-k * mean(cost(L_k) - cost(L_k-1))`
+    slot-seconds (a promoted trial resumes), so `n` is `workers * budget` over that sum, rounded
+    down to a multiple of `workers` (and at least `workers`).
     """
-    c0 = problem.mean_full_cost / problem.divisor ** (problem.rungs - 1)
-    n = int(workers * budget / (problem.rungs * c0))
+    configs = problem.sample_configs()
+    lengths = [0, *problem.report_lengths]
+    per_trial = sum(
+        problem.divisor**-k
+        * sum(problem.cost(c, lengths[k + 1]) - problem.cost(c, lengths[k]) for c in configs)
+        / len(configs)
+        for k in range(problem.rungs)
+    )
+    n = int(workers * budget / per_trial)
     return max(workers, n - n % workers)
 
 

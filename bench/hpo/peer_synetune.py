@@ -9,6 +9,8 @@ rung), with our halving searchers' grace period (`max_length / divisor**(rungs-1
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 import tempfile
@@ -22,6 +24,7 @@ from bench.hpo.trace import RunTrace, improvements
 
 METHODS = ["random", "asha", "hyperband"]
 FIDELITY = "length"
+TIME_SCALE = 10_000.0
 
 
 def _config_space(hyperparameters: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +45,7 @@ def _config_space(hyperparameters: dict[str, Any]) -> dict[str, Any]:
     return space
 
 
-def _blackbox(problem: Problem) -> Any:
+def _blackbox(problem: Problem, scale: float) -> Any:
     from syne_tune.blackbox_repository.blackbox import Blackbox
     from syne_tune.config_space import randint
 
@@ -64,7 +67,7 @@ def _blackbox(problem: Problem) -> Any:
             self, configuration: dict[str, Any], fidelity: Any = None, seed: Any = None
         ) -> np.ndarray:
             rows = [
-                (problem.objective(configuration, n), problem.cost(configuration, n))
+                (problem.objective(configuration, n), scale * problem.cost(configuration, n))
                 for n in problem.report_lengths
             ]
             return np.array(rows, dtype=float)
@@ -77,7 +80,11 @@ def run_synetune(
 ) -> RunTrace:
     """Syne Tune's `method` (one of `METHODS`) on `problem` for `budget` simulated seconds."""
     logging.getLogger("syne_tune").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),  # its tuner prints a status table per run
+    ):
         warnings.simplefilter("ignore")
         os.environ["SYNETUNE_FOLDER"] = folder
         return _run(method, problem, workers=workers, budget=budget, seed=seed)
@@ -89,7 +96,11 @@ def _run(method: str, problem: Problem, *, workers: int, budget: float, seed: in
     from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
     from syne_tune.optimizer.baselines import ASHA, RandomSearch
 
-    blackbox = _blackbox(problem)
+    # Syne Tune's simulator adds fixed delays (~0.05 s) per event and 0.01 s minimum steps; with
+    # costs of a few seconds (digits, LCDB) those would dominate, so time is scaled so that one
+    # full training takes TIME_SCALE seconds, and scaled back in the trace.
+    scale = TIME_SCALE / problem.mean_full_cost
+    blackbox = _blackbox(problem, scale)
     space = dict(blackbox.configuration_space)
     grace = max(1, problem.max_length // problem.divisor ** (problem.rungs - 1))
     scheduler: Any
@@ -114,7 +125,7 @@ def _run(method: str, problem: Problem, *, workers: int, budget: float, seed: in
     tuner = Tuner(
         trial_backend=backend,
         scheduler=scheduler,
-        stop_criterion=StoppingCriterion(max_wallclock_time=budget),
+        stop_criterion=StoppingCriterion(max_wallclock_time=budget * scale),
         n_workers=workers,
         sleep_time=0,
         callbacks=[callback],
@@ -125,14 +136,20 @@ def _run(method: str, problem: Problem, *, workers: int, budget: float, seed: in
     )
     tuner.run()
     frame = callback.dataframe()
-    return _trace(f"synetune:{method}", problem, workers, seed, budget, frame)
+    return _trace(f"synetune:{method}", problem, workers, seed, budget, frame, scale)
 
 
 def _trace(
-    method: str, problem: Problem, workers: int, seed: int, budget: float, frame: Any
+    method: str, problem: Problem, workers: int, seed: int, budget: float, frame: Any, scale: float
 ) -> RunTrace:
     from syne_tune.constants import ST_TUNER_TIME
 
+    frame = frame.assign(
+        **{
+            ST_TUNER_TIME: frame[ST_TUNER_TIME] / scale,
+            "elapsed_time": frame["elapsed_time"] / scale,
+        }
+    )
     frame = frame[frame[ST_TUNER_TIME] <= budget]
     validations = list(
         zip(frame[ST_TUNER_TIME].astype(float), frame["accuracy"].astype(float), strict=True)

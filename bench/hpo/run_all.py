@@ -31,6 +31,7 @@ from bench.hpo.trace import RunTrace
 
 RESULTS = Path(__file__).parent / "results"
 PROBLEMS = ["digits_mlp", "lcdb_letter", "lcdb_adult", "lcdb_mnist_784", "synthetic"]
+DEFAULT_PROBLEMS = ["digits_mlp", "lcdb_letter", "synthetic"]  # ~25 min on 2 shared cores
 OUR_METHODS = [m for m in ours.METHODS if m != "pbt"]
 Runner = Callable[..., RunTrace]
 
@@ -127,12 +128,12 @@ def main() -> None:
         default=6.0,
         help="budget = this x the mean time to train one config to max length",
     )
-    parser.add_argument("--problems", nargs="+", default=PROBLEMS)
+    parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS, choices=PROBLEMS)
     parser.add_argument("--methods", nargs="*", default=[], help="e.g. ours:asha optuna:sha")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--no-realtime", action="store_true")
-    parser.add_argument("--realtime-seconds", type=float, default=150.0)
+    parser.add_argument("--realtime-seconds", type=float, default=120.0)
     args = parser.parse_args()
 
     from bench.hpo.write_results import write_all

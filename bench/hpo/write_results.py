@@ -116,6 +116,7 @@ def _realtime_section(data: dict[str, Any]) -> str:
             str(r["epochs"]),
             f"{r['best_accuracy']:.4f}",
             f"{r['time_to_best']:.0f}",
+            f"{r.get('startup_seconds', 0):.0f}",
         ]
         for r in data["runs"]
     ]
@@ -131,6 +132,7 @@ def _realtime_section(data: dict[str, Any]) -> str:
                 "epochs trained",
                 "best val. accuracy",
                 "s to that best",
+                "startup s",
             ],
             rows,
         )
