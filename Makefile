@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit services bench bench-hpo screenshots clean
+.PHONY: install demo demo-sim test lint typecheck unit services bench bench-hpo screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: install
+	$(BIN)/trainyard preview examples/digits_cnn/adaptive.yaml
+	$(BIN)/python -m trainyard.cli.demo_run
+
+# The searcher on its own: an adaptive ASHA preview and a simulated search in simulated time.
+demo-sim: install
 	$(BIN)/python -m trainyard.demo
 
 lint: install
@@ -36,10 +41,12 @@ test: install lint typecheck services
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: install
+# Benchmarks print their figures; none of them is part of `make test`.
+bench: install services
 	$(BIN)/python bench/searcher_speed.py
 	$(BIN)/python bench/trainer_overhead.py
-	$(BIN)/python bench/master_scale.py
+	. scripts/test_env.sh && $(BIN)/python bench/master_scale.py --db both --points 1000000
+	$(BIN)/python bench/ui_paint.py --points 2000000
 
 bench-hpo: install
 	$(BIN)/pip install -q -r bench/hpo/requirements.txt
