@@ -155,7 +155,7 @@ def train_epochs(
             idx = order[start : start + batch_size]
             loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it untyped
             optimizer.step()
         model.eval()
         with torch.no_grad():

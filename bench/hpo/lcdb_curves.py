@@ -37,7 +37,7 @@ def lcdb_csv() -> Path:
 
 def _extract(openml_id: int) -> Path:
     """Average the CSV's rows for `openml_id` into a cached `.npz`; return its path."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]  # no stubs
 
     out = CACHE / f"lcdb_{openml_id}.npz"
     if out.exists():

@@ -28,7 +28,7 @@ TIME_SCALE = 10_000.0
 
 
 def _config_space(hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    from syne_tune.config_space import choice, loguniform, randint, uniform
+    from syne_tune.config_space import choice, loguniform, randint, uniform  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     space: dict[str, Any] = {}
     for name, spec in hyperparameters.items():
@@ -46,8 +46,8 @@ def _config_space(hyperparameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _blackbox(problem: Problem, scale: float) -> Any:
-    from syne_tune.blackbox_repository.blackbox import Blackbox
-    from syne_tune.config_space import randint
+    from syne_tune.blackbox_repository.blackbox import Blackbox  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from syne_tune.config_space import randint  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     class ProblemBlackbox(Blackbox):  # type: ignore[misc]  # Syne Tune ships no type hints
         """Every report length's accuracy and cumulative cost, for one configuration."""
@@ -91,10 +91,10 @@ def run_synetune(
 
 
 def _run(method: str, problem: Problem, *, workers: int, budget: float, seed: int) -> RunTrace:
-    from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
-    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
-    from syne_tune.optimizer.baselines import ASHA, RandomSearch
+    from syne_tune import StoppingCriterion, Tuner  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    from syne_tune.optimizer.baselines import ASHA, RandomSearch  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     # Syne Tune's simulator adds fixed delays (~0.05 s) per event and 0.01 s minimum steps; with
     # costs of a few seconds (digits, LCDB) those would dominate, so time is scaled so that one
@@ -142,7 +142,7 @@ def _run(method: str, problem: Problem, *, workers: int, budget: float, seed: in
 def _trace(
     method: str, problem: Problem, workers: int, seed: int, budget: float, frame: Any, scale: float
 ) -> RunTrace:
-    from syne_tune.constants import ST_TUNER_TIME
+    from syne_tune.constants import ST_TUNER_TIME  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     frame = frame.assign(
         **{

@@ -181,9 +181,12 @@ def run_ray(seconds: float, seed: int = 0) -> dict[str, Any]:
             )
             started = time.time()
             results = tuner.fit()
-            frames = [r.metrics_dataframe for r in results]
             # Trials still pending when the budget ran out never reported: leave them out.
-            frames = [f for f in frames if f is not None and "accuracy" in f.columns]
+            frames: list[Any] = [
+                f
+                for i in range(len(results))
+                if (f := results[i].metrics_dataframe) is not None and "accuracy" in f.columns
+            ]
     finally:
         ray.shutdown()
     # The clock starts when the first trial process starts (Ray's worker start-up excluded, as

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy import stats as scipy_stats  # type: ignore[import-untyped, unused-ignore]  # no stubs
 
 from bench.hpo.trace import RunTrace
 

@@ -122,7 +122,7 @@ def _realtime_section(data: dict[str, Any]) -> str:
     ]
     return (
         "\n## Real wall-clock run: digits MLP, 2 workers\n\n"
-        + data["description"]
+        + str(data["description"])
         + "\n\n"
         + table(
             [
