@@ -131,7 +131,7 @@ def experiment_metrics(
             .where(where, Metric.steps_level >= level)
             .order_by(Metric.trial_id, Metric.steps)
         )
-        for trial_id, steps, val in conn.execute(thinned):
+        for trial_id, steps, val in conn.execute(thinned).all():  # fetchall: no per-row calls
             points = curves.get(trial_id)
             if points is None:
                 curves[trial_id] = points = []
@@ -139,9 +139,8 @@ def experiment_metrics(
         for trial_id, points in curves.items():
             if len(points) >= per_trial:
                 curves[trial_id] = _every_kth(points, per_trial - 1)
-    for trial_id, steps, val in conn.execute(
-        _last_points(conn.dialect.name, experiment_id, group, value, trial_ids)
-    ):
+    last_points = _last_points(conn.dialect.name, experiment_id, group, value, trial_ids)
+    for trial_id, steps, val in conn.execute(last_points).all():
         points = curves.setdefault(trial_id, [])
         if not points or points[-1][0] != steps:
             points.append((steps, val))

@@ -8,7 +8,8 @@
 
 SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout. Write units of work take the
 write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers queue instead of failing half-way;
-`session(read_only=True)` uses a plain deferred BEGIN that never blocks writers.
+`session(read_only=True)` uses a plain deferred BEGIN that never blocks writers. Write units of
+work of one `Database` object on SQLite also queue on an in-process lock (no busy-wait sleeps).
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ class Database:
         if self.dialect not in ("sqlite", "postgresql"):
             raise TrainyardError(f"database URL {url!r}: only sqlite and postgresql are supported")
         self._migrate_lock = threading.Lock()
+        # SQLite has one writer at a time; a writer that finds the lock taken sleeps in SQLite's
+        # busy handler (1 ms .. 100 ms steps) and wakes late. Writers of this object queue on a
+        # Python lock instead, so each starts the moment the previous one commits.
+        self._write_gate: threading.RLock | None = (
+            threading.RLock() if self.dialect == "sqlite" else None
+        )
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(parsed.database, echo)
         else:
@@ -150,9 +157,15 @@ class Database:
         Objects loaded in it stay readable after the block (no expiry on commit), but lazy
         relationship loads are not available once it has ended.
         """
-        factory = self._read if read_only else self._write
-        with factory.begin() as session:
-            yield session
+        if read_only:
+            with self._read.begin() as session:
+                yield session
+        elif self._write_gate is None:
+            with self._write.begin() as session:
+                yield session
+        else:
+            with self._write_gate, self._write.begin() as session:
+                yield session
 
     def migrate(self) -> str:
         """Upgrade the schema to this code's head and return the head revision.

@@ -73,22 +73,29 @@ def add_metrics(
     group: str,
     reports: Iterable[MetricReport | Mapping[str, Any]],
     *,
-    trial_run_id: int = 0,
+    trial_run_id: int | None = 0,
 ) -> int:
     """Upsert `reports` (MetricReport or {"steps", "metrics", "timestamp"}); return the count.
 
-    Within one batch the last report for a given `steps` wins.
+    Within one batch the last report for a given `steps` wins. `trial_run_id=None` stores the
+    trial's current run (its `restarts`), read in the same query as the trial's experiment.
     """
     if not group or len(group) > 32:
         raise TrainyardError(f"metric group {group!r} must be 1 to 32 characters")
     owner = session.execute(
-        select(Trial.experiment_id, Experiment.searcher_metric, Experiment.smaller_is_better)
+        select(
+            Trial.experiment_id,
+            Experiment.searcher_metric,
+            Experiment.smaller_is_better,
+            Trial.restarts,
+        )
         .join(Experiment, Experiment.id == Trial.experiment_id)
         .where(Trial.id == trial_id)
     ).one_or_none()
     if owner is None:
         raise NotFoundError(f"trial {trial_id} does not exist")
-    experiment_id, metric_name, smaller_is_better = owner
+    experiment_id, metric_name, smaller_is_better, restarts = owner
+    run_id = restarts if trial_run_id is None else trial_run_id
     validation = group == VALIDATION
     rows: dict[int, tuple[Any, ...]] = {}
     for report in reports:
@@ -107,7 +114,7 @@ def add_metrics(
             dumps_json(metrics),
             value,
             timestamp,
-            trial_run_id,
+            run_id,
         )
     if not rows:
         return 0

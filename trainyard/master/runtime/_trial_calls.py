@@ -96,8 +96,7 @@ def report_metrics(
 ) -> None:
     """Store a batch of metric reports (idempotent per (trial, group, steps))."""
     with rt.db.session() as session:
-        trial = trial_repo.get_trial(session, trial_id)
-        metric_repo.add_metrics(session, trial_id, group, reports, trial_run_id=trial.restarts)
+        metric_repo.add_metrics(session, trial_id, group, reports, trial_run_id=None)
 
 
 def early_exit(rt: Runtime, trial_id: int, reason: str) -> None:
