@@ -17,6 +17,7 @@ from trainyard.launch._command import (
     worker_command,
 )
 from trainyard.launch._logs import LogShipper
+from trainyard.launch._pdeathsig import parent_death_preexec
 from trainyard.launch._supervisor import Supervisor
 
 USAGE = (
@@ -58,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     world = args.nproc_per_node * args.nnodes
     if world == 1:
         env.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1", GROUP_RANK="0")
-        cmd, fixed_rank = die_with_parent(worker), 0
+        # One process: arm its parent-death signal in the fork rather than through the
+        # `die_with_parent` wrapper, which costs a second interpreter start before the worker.
+        preexec = parent_death_preexec()
+        cmd, fixed_rank = (worker if preexec else die_with_parent(worker)), 0
     else:
         env["TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE"] = RANK_PREFIX_TEMPLATE
         cmd = die_with_parent(
@@ -71,8 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 master_port=args.master_port or free_port(),
             )
         )
-        fixed_rank = None
+        fixed_rank, preexec = None, None
     supervisor = Supervisor(
-        cmd, env, fixed_rank=fixed_rank, shipper=LogShipper.from_env(), grace_s=args.grace_period
+        cmd,
+        env,
+        fixed_rank=fixed_rank,
+        shipper=LogShipper.from_env(),
+        grace_s=args.grace_period,
+        preexec_fn=preexec,
     )
     return supervisor.run()

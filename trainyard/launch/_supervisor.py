@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import IO
 
@@ -21,8 +21,8 @@ class Supervisor:
     """Starts `cmd` in this process's group and relays its output line by line.
 
     The child stays in the launcher's process group, so the resource manager's signals to the
-    group reach it too; `cmd` should be wrapped with `die_with_parent` so that it also dies
-    when the launcher is killed alone.
+    group reach it too; `cmd` should be wrapped with `die_with_parent` (or `preexec_fn` be
+    `parent_death_preexec()`) so that it also dies when the launcher is killed alone.
 
     Lines already prefixed `[rank=N] ` (torchrun's tee) keep their prefix; other lines get
     `[rank=<fixed_rank>] ` when `fixed_rank` is given (a single process), else `[launcher] `.
@@ -39,8 +39,10 @@ class Supervisor:
         fixed_rank: int | None,
         shipper: LogShipper | None,
         grace_s: float = 10.0,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self._cmd = list(cmd)
+        self._preexec_fn = preexec_fn
         self._env = dict(env)
         self._fixed_rank = fixed_rank
         self._shipper = shipper
@@ -56,6 +58,7 @@ class Supervisor:
             env=self._env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            preexec_fn=self._preexec_fn,
         )
         previous = {
             sig: signal.signal(sig, self._forward) for sig in (signal.SIGTERM, signal.SIGINT)

@@ -144,3 +144,19 @@ def test_sigkill_to_the_allocation_group_leaves_no_worker_behind(tmp_path: Path)
         for pid in workers:  # never leave orphans behind, even when the assertion fails
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_single_worker_dies_with_its_launcher_killed_alone(tmp_path: Path) -> None:
+    script = _script(tmp_path, _scripts.WRITES_PID)
+    proc = _launch("--", "python3", script, str(tmp_path))
+    pid_file = tmp_path / "rank-0.pid"
+    wait_for(lambda: pid_file.exists() and bool(pid_file.read_text()), timeout_s=60)
+    worker = int(pid_file.read_text())
+    assert worker != proc.pid  # a process of its own, not the launcher itself
+    proc.kill()  # only the launcher: the worker must not outlive it
+    proc.communicate(timeout=10)
+    try:
+        wait_for(lambda: not _alive(worker), timeout_s=10)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
