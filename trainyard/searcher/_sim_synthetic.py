@@ -11,8 +11,9 @@ validation accuracy after `length` units is
 
 so early validations rank trials roughly, not exactly, as they finish (a high learning rate looks
 better early than it ends up). `u` is a deterministic function in [-1, 1) of the numeric
-hyperparameters and the length, so a simulation over it replays exactly. A unit costs `seconds_per_unit * (0.5 + s)`,
-`s` in [0, 1] the position of the `size` hyperparameter in its range: bigger models are slower.
+hyperparameters and the length, so a simulation over it replays exactly. A unit costs
+`seconds_per_unit * (0.5 + s)`, `s` in [0, 1] the position of the `size` hyperparameter in its
+range: bigger models are slower.
 """
 
 from __future__ import annotations
