@@ -61,12 +61,14 @@ def start_master(data_dir: Path, *, db_url: str | None = None, slots: int = 2) -
         )
     url_file = data_dir / "master_url"
     deadline = time.monotonic() + _START_TIMEOUT
-    while not url_file.exists():
+    url = ""
+    while not url:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"master did not start:\n{log_path.read_text(errors='replace')}")
         time.sleep(0.05)
-    url = url_file.read_text().strip()
+        with contextlib.suppress(FileNotFoundError):
+            url = url_file.read_text().strip()
     token = (data_dir / "admin_token").read_text().strip()
     return RunningMaster(url, token, data_dir, proc, log_path, env)
 

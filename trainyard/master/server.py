@@ -68,7 +68,10 @@ def serve(settings: MasterSettings) -> None:
 
     def announce_ready() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        url_file.write_text(settings.url + "\n")
+        # Written to a temporary name and renamed, so a reader never sees an empty file.
+        partial = url_file.with_name(url_file.name + ".partial")
+        partial.write_text(settings.url + "\n")
+        partial.replace(url_file)
         print(f"Trainyard master listening on {settings.url}", flush=True)
 
     def announce_gone() -> None:
