@@ -25,6 +25,8 @@ from trainyard.core._info import TrialInfo
 from trainyard.core._wire import describe_report
 
 PREEMPT_FLAG = "PREEMPT"
+FLAG_CHECK_SECONDS = 0.2
+"""How often, at most, `should_preempt()` looks for the flag file (a file-system call each time)."""
 
 
 def _length_override() -> int | None:
@@ -62,6 +64,8 @@ class LocalBackend(Backend):
         self._signalled = threading.Event()
         self._flag = self.run_dir / PREEMPT_FLAG
         self._flag.unlink(missing_ok=True)
+        self._flag_seen = False
+        self._next_flag_check = 0.0
         self._metrics: IO[str] = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115  # kept open for the trial's life, closed in close()
         self._previous_handler: Any = None
         if handle_sigterm and threading.current_thread() is threading.main_thread():
@@ -141,7 +145,14 @@ class LocalBackend(Backend):
         return [str(r["uuid"]) for r in self._registered()]
 
     def should_preempt(self) -> bool:
-        return self._signalled.is_set() or self._flag.exists()
+        """SIGTERM is seen at once; the flag file within `FLAG_CHECK_SECONDS` of its creation."""
+        if self._signalled.is_set() or self._flag_seen:
+            return True
+        now = time.monotonic()
+        if now >= self._next_flag_check:
+            self._next_flag_check = now + FLAG_CHECK_SECONDS
+            self._flag_seen = self._flag.exists()
+        return self._flag_seen
 
     def searcher_stopped(self) -> bool:
         return self._done

@@ -27,6 +27,6 @@ class PreemptContext:
             return True
         value = self._backend.should_preempt() if self._backend is not None else False
         if self._dist.size > 1:
-            value = bool(self._dist.broadcast(value))
+            value = bool(self._dist.broadcast_int(int(value)))
         self._decided = value
         return value

@@ -11,6 +11,7 @@ def test_single_process_collectives_return_the_input() -> None:
     dist = DistributedContext.single()
     assert (dist.rank, dist.size, dist.is_chief, dist.is_local_chief) == (0, 1, True, True)
     assert dist.broadcast({"x": 1}) == {"x": 1}
+    assert dist.broadcast_int(4) == 4
     assert dist.gather(5) == [5]
     assert dist.allgather("a") == ["a"]
 

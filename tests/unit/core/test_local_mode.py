@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 import trainyard.core as core
+from trainyard.core._local_backend import FLAG_CHECK_SECONDS
 
 CONFIG = {
     "name": "local-test",
@@ -93,6 +95,9 @@ def test_stale_preempt_flag_is_cleared_and_a_new_one_is_seen(tmp_path: Path) -> 
     with core.init(run_dir=tmp_path) as ctx:
         assert not ctx.preempt.should_preempt()
         (tmp_path / "PREEMPT").touch()
+        deadline = time.monotonic() + 10 * FLAG_CHECK_SECONDS
+        while not ctx.preempt.should_preempt() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert ctx.preempt.should_preempt()
 
 
