@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from trainyard.errors import TrainyardError
 
@@ -90,10 +90,51 @@ def dataset_length(dataset: Dataset[Any], what: str) -> int:
         ) from None
 
 
+class _WholeBatchTensorDataset(Dataset[Any]):
+    """A `TensorDataset` read one batch per indexing call instead of one record per call.
+
+    `__getitems__` (which DataLoader prefers when present) gathers the batch's rows of every
+    tensor at once; `_take_batch` then passes the batch through in place of `default_collate`.
+    The values and their order are exactly those of the per-record path (a stack of
+    `tensor[i]` equals `tensor[indices]`), and the batch is the same list `[x, y, ...]` that
+    `default_collate` makes of a TensorDataset's tuples; only the ~20 Python calls per record
+    are saved.
+    """
+
+    def __init__(self, dataset: TensorDataset) -> None:
+        self.tensors = dataset.tensors
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def __getitems__(self, indices: list[int]) -> list[list[torch.Tensor]]:
+        rows = torch.as_tensor(indices, dtype=torch.int64)
+        return [[t[rows] for t in self.tensors]]
+
+
+def _take_batch(items: list[list[torch.Tensor]]) -> list[torch.Tensor]:
+    return items[0]
+
+
 def make_loader(
     dataset: Dataset[Any], sampler: Sampler[list[int]], workers: int, seed: int
 ) -> DataLoader[Any]:
-    """A DataLoader over `sampler` whose own randomness never touches the global torch RNG."""
+    """A DataLoader over `sampler` whose own randomness never touches the global torch RNG.
+
+    A plain `TensorDataset` (its `__getitem__` not overridden) is read a whole batch at a time.
+    """
+    plain = type(dataset).__getitem__ is TensorDataset.__getitem__
+    if isinstance(dataset, TensorDataset) and plain:
+        return DataLoader(
+            _WholeBatchTensorDataset(dataset),
+            batch_sampler=sampler,
+            num_workers=workers,
+            collate_fn=_take_batch,
+            generator=torch.Generator().manual_seed(seed),
+        )
     return DataLoader(
         dataset,
         batch_sampler=sampler,

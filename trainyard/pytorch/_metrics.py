@@ -7,6 +7,7 @@ values travel in checkpoints so a resumed run reports exactly what an uninterrup
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,9 +56,7 @@ class MetricSums:
         """
         names = sorted(self.sums)
         if distributed:
-            every: list[list[str]] = [[] for _ in range(dist.get_world_size())]
-            dist.all_gather_object(every, names)
-            names = sorted({n for ranks in every for n in ranks})
+            names = _names_on_every_rank(names, self.device)
         zero = torch.zeros((), dtype=torch.float64, device=self.device)
         weight = torch.tensor(self.weight, dtype=torch.float64, device=self.device)
         flat = torch.stack([*(self.sums.get(n, zero) for n in names), weight])
@@ -69,6 +68,32 @@ class MetricSums:
         if total == 0:
             return {}
         return {n: values[i] / total for i, n in enumerate(names)}
+
+
+def _names_on_every_rank(names: list[str], device: torch.device) -> list[str]:
+    """The sorted union of every rank's metric names (a collective).
+
+    Usually every rank has the same names: one all_reduce of (d, d**2) for a digest d of the
+    names tells that (all equal exactly when size * sum(d**2) == sum(d)**2); only when they
+    differ are the names themselves gathered.
+    """
+    digest = zlib.crc32("\0".join(names).encode()) & 0xFFFFF
+    check = torch.tensor([digest, digest * digest], dtype=torch.float64, device=device)
+    dist.all_reduce(check)
+    total, squares = (int(v) for v in check.tolist())
+    if dist.get_world_size() * squares == total * total:
+        return names
+    every: list[list[str]] = [[] for _ in range(dist.get_world_size())]
+    dist.all_gather_object(every, names)
+    return sorted({n for ranks in every for n in ranks})
+
+
+def _stack_scalars(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """One 1-D tensor of one-element tensors (0-d ones stacked as they are, the fast case)."""
+    try:
+        return torch.stack(tensors)
+    except RuntimeError:  # shapes differ, e.g. () and (1,)
+        return torch.stack([t.reshape(()) for t in tensors])
 
 
 class TrainingWindow:
@@ -85,24 +110,31 @@ class TrainingWindow:
         self._checked = False
 
     def add(self, metrics: Mapping[str, Any]) -> None:
-        """Keep one batch's metrics (tensors detached, floats as they are)."""
+        """Keep one batch's metrics (tensors that require grad detached, others as they are)."""
+        values = self.values
         if not self._checked:
             for name, value in metrics.items():
                 _as_tensor(name, value, self.device)
+                values.setdefault(name, [])
             self._checked = True
         for name, value in metrics.items():
-            kept = value.detach() if isinstance(value, torch.Tensor) else value
-            self.values.setdefault(name, []).append(kept)
+            if isinstance(value, torch.Tensor) and value.requires_grad:
+                value = value.detach()
+            kept = values.get(name)
+            if kept is None:
+                values[name] = [value]
+            else:
+                kept.append(value)
         self.batches += 1
 
     def _sums(self) -> MetricSums:
         sums = MetricSums(self.device)
         for name, kept in self.values.items():
-            tensors = [v.reshape(()) for v in kept if isinstance(v, torch.Tensor)]
+            tensors = [v for v in kept if isinstance(v, torch.Tensor)]
             floats = sum(float(v) for v in kept if not isinstance(v, torch.Tensor))
             total = torch.tensor(floats, dtype=torch.float64, device=self.device)
             if tensors:
-                total = total + torch.stack(tensors).to(torch.float64).sum()
+                total = total + _stack_scalars(tensors).to(torch.float64).sum()
             sums.sums[name] = total
         sums.weight = float(self.batches)
         return sums

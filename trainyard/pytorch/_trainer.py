@@ -33,6 +33,8 @@ from trainyard.pytorch._trial import PyTorchTrial, PyTorchTrialContext
 
 PREEMPT_CHECK_SECONDS = 1.0
 """With several ranks, how often (roughly) the chief is asked whether to preempt."""
+CALIBRATION_BATCHES = 10
+"""With several ranks, the batches timed before the preemption-check period is chosen."""
 
 
 @dataclass
@@ -131,7 +133,8 @@ class Trainer:
         )
         self._build_data()
         self.window = TrainingWindow(self.device)
-        self._last_preempt_check = (time.monotonic(), 0)
+        self._measured_preempt_period: int | None = None
+        self._fit_started = (time.monotonic(), 0)
         self.tb = TensorBoardSink(
             tensorboard_dir(info.trial_id, self._run_dir, getattr(info, "checkpoint_storage", None))
             if self._tensorboard and d.is_chief
@@ -273,15 +276,22 @@ class Trainer:
         return True
 
     def _schedule_preempt_check(self, first: bool = False) -> None:
-        """Set the step of the next preemption check (see `TrainerOptions`)."""
-        period = self.options.preemption_check_period
-        now = time.monotonic()
-        if period is None:  # several ranks: about once a second, decided by the chief
-            t0, s0 = self._last_preempt_check
-            per_batch = (now - t0) / max(1, self.steps - s0)
-            wanted = 1 if first else int(PREEMPT_CHECK_SECONDS / max(per_batch, 1e-6))
-            period = int(self.core.distributed.broadcast(max(1, min(1000, wanted))))
-        self._last_preempt_check = (now, self.steps)
+        """Set the step of the next preemption check (see `TrainerOptions`).
+
+        With several ranks and no fixed period, the first check comes `CALIBRATION_BATCHES`
+        into the fit; there the chief measures the step time and broadcasts, once, a period of
+        about `PREEMPT_CHECK_SECONDS`, kept for the rest of the fit (one collective per check).
+        """
+        period = self.options.preemption_check_period or self._measured_preempt_period
+        if period is None:
+            if first:
+                self._fit_started = (time.monotonic(), self.steps)
+                period = CALIBRATION_BATCHES
+            else:
+                t0, s0 = self._fit_started
+                per_batch = (time.monotonic() - t0) / max(1, self.steps - s0)
+                wanted = max(1, min(1000, int(PREEMPT_CHECK_SECONDS / max(per_batch, 1e-6))))
+                period = self._measured_preempt_period = self.core.distributed.broadcast_int(wanted)
         self._next_preempt_check = self.steps + period
 
     def _report_training(self) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from trainyard.errors import TrainyardError
 from trainyard.pytorch._data import (
     TrainingBatchSampler,
     ValidationBatchSampler,
     batch_size_of,
+    make_loader,
     to_device,
 )
 
@@ -65,3 +67,25 @@ def test_batch_size_and_device_move_follow_nested_batches() -> None:
     assert batch_size_of(torch.tensor(1.0)) == 1
     moved = to_device(batch, torch.device("cpu"))
     assert moved["meta"] == "keep" and torch.equal(moved["x"][1], torch.ones(5))
+
+
+class RecordByRecord(TensorDataset):
+    """A TensorDataset with its own __getitem__: the loader must read it record by record."""
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return super().__getitem__(index)
+
+
+def test_a_plain_tensor_dataset_is_read_a_batch_at_a_time_with_the_same_batches() -> None:
+    x, y = torch.randn(40, 3, 2), torch.arange(40)
+    sampler = TrainingBatchSampler(40, 6, 1, 2, seed=7)
+    fast = make_loader(TensorDataset(x, y), sampler, 0, seed=0)
+    per_record = make_loader(RecordByRecord(x, y), sampler, 0, seed=0)
+    reference = DataLoader(TensorDataset(x, y), batch_sampler=sampler)
+    assert fast.collate_fn is not per_record.collate_fn  # the fast path was taken
+    got, slow, want = list(fast), list(per_record), list(reference)
+    assert len(got) == len(want) == 3
+    for a, b, c in zip(got, slow, want, strict=True):
+        assert type(a) is type(c) is list
+        assert all(torch.equal(u, w) and u.dtype == w.dtype for u, w in zip(a, c, strict=True))
+        assert all(torch.equal(u, w) for u, w in zip(b, c, strict=True))
