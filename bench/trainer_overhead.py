@@ -1,15 +1,27 @@
 """Trainer overhead: the same model, data and seed trained by a hand-written PyTorch loop and by
 `PyTorchTrial` + `Trainer`, in 1 process and in 2-process DDP (gloo), reporting every 100 batches.
 
-    .venv/bin/python bench/trainer_overhead.py [--steps 600] [--repeats 5] [--skip-ddp]
-                                               [--skip-single]
+    .venv/bin/python bench/trainer_overhead.py [--steps 600] [--repeats 3] [--skip-ddp]
+                                               [--skip-single] [--per-record-reads]
 
-The model is `examples/digits_cnn` (dropout 0, Adam, global batch 32 per process group). Each run
-times the training steps between batch `--warmup` and the last batch from inside `train_batch`, so
-process start, data loading, the final validation and checkpoint are not counted; runs of the two
-loops alternate and the median per-step time of each is reported with the ratio, both in wall
-time and in CPU time of the (rank-0) process — CPU time is the steadier figure on a machine that
-other work shares.
+The model is `examples/digits_cnn` (dropout 0, Adam, global batch 32 per process group).
+
+How it is timed. On a shared machine the speed of one run differs from the next by several
+percent (other work, frequency changes), more than the overhead we look for; so the two loops do
+not run one after the other but step by step in turns, in one process: the hand-written loop is
+a generator, and after each Trainer batch (and its bookkeeping) the hand loop takes one step.
+The time spent inside the hand loop's step is its step time; the rest of the time is the
+Trainer's (its own step plus all its per-batch bookkeeping: data loading, metric window,
+reporting, preemption checks). Each loop's data fetch comes right after the other loop's
+optimizer step, so neither finds the other's leftovers in the CPU caches. Both loops see the
+same machine at the same moment. Steps before `--warmup` are not counted; process start, the
+final validation and the checkpoint are not counted either. Wall and CPU time (of the rank-0
+thread) are both printed; the figure is the median over `--repeats` runs.
+
+Reading data. For a plain `TensorDataset` the Trainer gathers each batch with one indexing call
+per tensor, where a DataLoader (the hand loop's) calls `__getitem__` once per record and stacks
+the records (same values, same order). `--per-record-reads` makes the Trainer read record by
+record too, to show the cost of its bookkeeping alone.
 Not a test: figures depend on the machine (see bench/README.md for measured values).
 """
 
@@ -23,12 +35,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from torch.utils.data import Dataset, TensorDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples" / "digits_cnn"))
@@ -42,36 +56,17 @@ HPARAMS = {"global_batch_size": 32, "lr": 0.003, "n_filters1": 16, "n_filters2":
 REPORTING_PERIOD = 100
 SEED = 1234
 
-
-class TimedDigitsTrial(DigitsTrial):
-    """DigitsTrial that stamps the clock at batch `warmup` and at the last batch."""
-
-    warmup = 50
-    last = 0
-    stamps: dict[int, tuple[float, float]] = {}  # noqa: RUF012  # one trial per process
-
-    def train_batch(
-        self, batch: Any, model: torch.nn.Module, epoch_idx: int, batch_idx: int
-    ) -> dict[str, Any]:
-        if batch_idx in (self.warmup, self.last):
-            self.stamps[batch_idx] = clocks()
-        return super().train_batch(batch, model, epoch_idx, batch_idx)
-
-
 Clocks = tuple[float, float]
 
 
 def clocks() -> Clocks:
-    """(wall, CPU) seconds now."""
-    return time.perf_counter(), time.process_time()
+    """(wall, CPU) seconds now; CPU time of this thread (torch runs single-threaded here)."""
+    return time.perf_counter(), time.thread_time()
 
 
-def per_step(start: Clocks, end: Clocks, steps: int) -> Clocks:
-    return (end[0] - start[0]) / steps, (end[1] - start[1]) / steps
-
-
-def hand_loop(steps: int, warmup: int) -> Clocks:
-    """The loop a user would write: DDP, DistributedSampler, Adam, loss logged every 100."""
+def hand_steps() -> Generator[None, None, None]:
+    """The loop a user would write (DDP, DistributedSampler, Adam, loss logged every 100
+    batches), as a generator that yields after each training step."""
     rank, size = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     torch.manual_seed(SEED)
     context = PyTorchTrialContext.build(
@@ -92,14 +87,9 @@ def hand_loop(steps: int, warmup: int) -> Clocks:
     model.train()
     step, epoch, reported = 0, 0, []
     loss_sum, acc_sum = torch.zeros(()), torch.zeros(())
-    start = clocks()
-    while step < steps:
+    while True:
         sampler.set_epoch(epoch)
         for x, y in loader:
-            if step == warmup:
-                start = clocks()
-            if step == steps - 1:
-                return per_step(start, clocks(), steps - 1 - warmup)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             accuracy = (logits.argmax(1) == y).float().mean()  # what DigitsTrial reports too
@@ -114,15 +104,81 @@ def hand_loop(steps: int, warmup: int) -> Clocks:
                     dist.all_reduce(sums)
                 reported.append((step, (sums / REPORTING_PERIOD / size).tolist()))
                 loss_sum, acc_sum = torch.zeros(()), torch.zeros(())
+            yield
         epoch += 1
-    raise AssertionError("unreachable")
 
 
-def trainer_loop(steps: int, warmup: int) -> Clocks:
-    """The same training through `trainyard.core.init()` local mode and the Trainer."""
+class Pacer:
+    """Advances the hand loop one step after each Trainer batch and splits the time."""
+
+    def __init__(self, warmup: int, last: int) -> None:
+        self.hand = hand_steps()
+        self.warmup, self.last = warmup, last
+        self.start: Clocks = (0.0, 0.0)
+        self.end: Clocks = (0.0, 0.0)
+        self.in_hand = [0.0, 0.0]
+
+    def after_trainer_batch(self, steps: int) -> None:
+        """Trainer batch `steps` is done (with its bookkeeping): the hand loop takes a step.
+
+        The window timed is Trainer batches and hand steps `warmup + 1 .. last`.
+        """
+        if steps > self.last:
+            return
+        t0 = clocks()
+        next(self.hand)
+        t1 = clocks()
+        if self.warmup < steps:
+            self.in_hand[0] += t1[0] - t0[0]
+            self.in_hand[1] += t1[1] - t0[1]
+        if steps == self.warmup:
+            self.start = t1
+        if steps == self.last:
+            self.end = t1
+
+    def per_step(self) -> tuple[Clocks, Clocks]:
+        """((hand wall, hand CPU), (Trainer wall, Trainer CPU)) seconds per step."""
+        n = self.last - self.warmup
+        total = (self.end[0] - self.start[0], self.end[1] - self.start[1])
+        hand = (self.in_hand[0] / n, self.in_hand[1] / n)
+        return hand, ((total[0] - self.in_hand[0]) / n, (total[1] - self.in_hand[1]) / n)
+
+
+class RecordByRecord(TensorDataset):
+    """The digits with an overridden `__getitem__`: the Trainer then reads them one record at a
+    time, as the hand loop's DataLoader does, instead of a whole batch per call."""
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+
+class BenchTrial(DigitsTrial):
+    """DigitsTrial, optionally read record by record."""
+
+    per_record_reads = False
+
+    def build_training_data(self) -> Dataset[Any]:
+        data = self.train_data
+        return RecordByRecord(*data.tensors) if self.per_record_reads else data
+
+
+class PacedTrainer(Trainer):
+    """A Trainer that hands the turn to the hand loop after each batch's bookkeeping, so that
+    each loop's data fetch follows the other loop's optimizer step (same cache conditions)."""
+
+    pacer: Pacer
+
+    def _after_batch(self) -> bool:
+        carry_on = super()._after_batch()
+        self.pacer.after_trainer_batch(self.steps)
+        return carry_on
+
+
+def run_interleaved(steps: int, warmup: int) -> tuple[Clocks, Clocks]:
+    """Train `steps` batches with the Trainer (core.init local mode), the hand loop in turns."""
     import trainyard.core as core
 
-    TimedDigitsTrial.warmup, TimedDigitsTrial.last = warmup, steps - 1
+    pacer = PacedTrainer.pacer = Pacer(warmup, steps)
     config = {
         "name": "bench-trainer-overhead",
         "entrypoint": "model_def:DigitsTrial",
@@ -140,78 +196,102 @@ def trainer_loop(steps: int, warmup: int) -> Clocks:
         tempfile.TemporaryDirectory() as run_dir,
         core.init(distributed=distributed, config=config, run_dir=run_dir) as ctx,
     ):
-        Trainer(TimedDigitsTrial, ctx, reporting_period=REPORTING_PERIOD).fit()
-    stamps = TimedDigitsTrial.stamps
-    return per_step(stamps[warmup], stamps[steps - 1], steps - 1 - warmup)
+        PacedTrainer(BenchTrial, ctx, reporting_period=REPORTING_PERIOD).fit()
+    pacer.hand.close()
+    return pacer.per_step()
 
 
-def worker(kind: str, steps: int, warmup: int) -> None:
-    """One rank of a 2-process run: print this rank's per-step seconds as JSON."""
+def worker(steps: int, warmup: int, per_record_reads: bool) -> None:
+    """One rank of a 2-process run: rank 0 prints its per-step seconds as JSON."""
     torch.set_num_threads(1)
+    BenchTrial.per_record_reads = per_record_reads
     dist.init_process_group("gloo")
-    wall, cpu = (hand_loop if kind == "hand" else trainer_loop)(steps, warmup)
+    hand, trainer = run_interleaved(steps, warmup)
     if dist.get_rank() == 0:
-        print(json.dumps({"wall": wall, "cpu": cpu}), flush=True)
+        print(json.dumps({"hand": hand, "trainer": trainer}), flush=True)
     dist.destroy_process_group()
 
 
-def run_ddp(kind: str, steps: int, warmup: int) -> Clocks:
+def run_ddp(steps: int, warmup: int, per_record_reads: bool) -> tuple[Clocks, Clocks]:
     port = free_port()
-    cmd = [sys.executable, __file__, "--worker", kind, "--steps", str(steps)]
-    cmd += ["--warmup", str(warmup)]
-    env = dict(os.environ)
+    cmd = [sys.executable, __file__, "--worker", "--steps", str(steps), "--warmup", str(warmup)]
+    cmd += ["--per-record-reads"] if per_record_reads else []
     procs = [
-        subprocess.Popen(cmd, env=rank_env(env, r, 2, port), stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            cmd,
+            env=rank_env(dict(os.environ), r, 2, port),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         for r in range(2)
     ]
     outs = [p.communicate()[0] for p in procs]
     if any(p.returncode for p in procs):
-        raise SystemExit(f"a DDP {kind} rank failed: exit codes {[p.returncode for p in procs]}")
+        raise SystemExit(f"a DDP rank failed: exit codes {[p.returncode for p in procs]}")
     line = next(ln for out in outs for ln in out.splitlines() if ln.startswith("{"))
     answer = json.loads(line)
-    return float(answer["wall"]), float(answer["cpu"])
+    (hand_wall, hand_cpu), (trainer_wall, trainer_cpu) = answer["hand"], answer["trainer"]
+    return (float(hand_wall), float(hand_cpu)), (float(trainer_wall), float(trainer_cpu))
 
 
-def measure(label: str, run_one: Any, repeats: int) -> None:
-    hand: list[Clocks] = []
-    trainer: list[Clocks] = []
-    for _ in range(repeats):
-        hand.append(run_one("hand"))
-        trainer.append(run_one("trainer"))
+def report(label: str, runs: list[tuple[Clocks, Clocks]]) -> None:
     for i, clock in enumerate(("wall", "CPU")):
-        h = statistics.median(c[i] for c in hand)
-        t = statistics.median(c[i] for c in trainer)
+        h = statistics.median(hand[i] for hand, _ in runs)
+        t = statistics.median(trainer[i] for _, trainer in runs)
+        ratios = sorted(trainer[i] / hand[i] for hand, trainer in runs)
         print(
             f"{label:<11} {clock:<4} hand loop {h * 1e3:7.3f} ms/step   Trainer {t * 1e3:7.3f} "
-            f"ms/step   ratio {t / h:6.3f} (overhead {100 * (t / h - 1):+.1f}%, "
-            f"median of {repeats})",
+            f"ms/step   ratio {t / h:6.3f} (overhead {100 * (t / h - 1):+.1f}%; per-run ratios "
+            f"{', '.join(f'{r:.3f}' for r in ratios)})",
             flush=True,
         )
+
+
+def quietly(fn: Any, *args: Any) -> Any:
+    """Run `fn(*args)` with the Trainer's console lines sent to /dev/null."""
+    with open(os.devnull, "w") as sink:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            return fn(*args)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-ddp", action="store_true")
     parser.add_argument("--skip-single", action="store_true")
-    parser.add_argument("--worker", choices=["hand", "trainer"])
+    parser.add_argument("--per-record-reads", action="store_true")
+    parser.add_argument("--worker", action="store_true")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.steps, args.warmup)
+        worker(args.steps, args.warmup, args.per_record_reads)
         return
+    BenchTrial.per_record_reads = args.per_record_reads
     torch.set_num_threads(1)
     print(f"$ {Path(sys.executable).name} bench/trainer_overhead.py " + " ".join(sys.argv[1:]))
-    print(f"torch {torch.__version__}, CPU, 1 thread per process, {args.steps} steps")
-
-    def single(kind: str) -> Clocks:
-        return (hand_loop if kind == "hand" else trainer_loop)(args.steps, args.warmup)
-
+    reads = "one record per call" if args.per_record_reads else "a whole batch per call"
+    print(
+        f"torch {torch.__version__}, CPU, 1 thread per process, {args.steps} steps, "
+        f"interleaved; the Trainer reads the TensorDataset {reads}"
+    )
     if not args.skip_single:
-        measure("1 process", single, args.repeats)
+        runs = [quietly(run_interleaved, args.steps, args.warmup) for _ in range(args.repeats)]
+        report("1 process", runs)
     if not args.skip_ddp:
-        measure("2-proc DDP", lambda kind: run_ddp(kind, args.steps, args.warmup), args.repeats)
+        runs = [
+            run_ddp(args.steps, args.warmup, args.per_record_reads) for _ in range(args.repeats)
+        ]
+        report("2-proc DDP", runs)
 
 
 if __name__ == "__main__":
