@@ -26,7 +26,7 @@ class TrainerOptions:
     - `preemption_check_period`: ask `ctx.preempt.should_preempt()` every n batches. Default:
       every batch with one rank; with several (each check is a broadcast from the chief, which
       per batch would cost several percent of a small model's step time) about once a second:
-      `None`, the chief measures the step time and broadcasts the next period.
+      `None`, the chief times the first 10 batches of each `fit()` and broadcasts the period.
     """
 
     distributed: Strategy = "ddp"

@@ -129,7 +129,11 @@ class PyTorchTrial(ABC):
 
     @abstractmethod
     def build_training_data(self) -> Dataset[Any]:
-        """A map-style dataset; the Trainer batches, shuffles and shards it deterministically."""
+        """A map-style dataset; the Trainer batches, shuffles and shards it deterministically.
+
+        A plain `TensorDataset` is read a whole batch per indexing call (batches are lists
+        `[x, y, ...]`, as the default collate makes them); any other dataset record by record.
+        """
 
     @abstractmethod
     def build_validation_data(self) -> Dataset[Any]:
