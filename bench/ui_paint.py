@@ -19,6 +19,7 @@ Not a test; figures depend on the machine's load (print `uptime` next to them).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import statistics
@@ -35,18 +36,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 from ui_support import CHROMIUM_ARGS, CONFIG_YAML, serve, signed_in_context  # noqa: E402
 
 from trainyard.config import config_to_dict, load_experiment_config  # noqa: E402
-from trainyard.master.db import Database, Trial  # noqa: E402
+from trainyard.master.db import Database, Metric, Trial  # noqa: E402
 from trainyard.master.db import experiments as experiments_repo  # noqa: E402
-from trainyard.master.db import metrics as metrics_repo  # noqa: E402
-from trainyard.master.db import trials as trials_repo  # noqa: E402
+from trainyard.master.db.metrics import steps_level  # noqa: E402
 from trainyard.master.settings import load_master_settings  # noqa: E402
 from trainyard.master.states import ExperimentState, TrialState  # noqa: E402
 
 PATTERN = (0, 0, 1, 0, 0, 2, 0, 0, 1)
 VAL_EVERY = 50
+_CHUNK = 250
 PAGES = {
     "overview": ("/ui/experiments/{eid}", ["best-curves"], False),
     "trials": ("/ui/experiments/{eid}/trials", [], True),
@@ -59,7 +61,12 @@ PAGES = {
 
 
 def seed(db: Database, n_trials: int, points: int) -> tuple[int, int]:
-    """Write the experiment; returns (experiment id, metric rows written)."""
+    """Write the experiment; returns (experiment id, metric rows written).
+
+    Trials and metric rows go in with SQLAlchemy Core `insert()` executemany of plain dicts,
+    `_CHUNK` trials per transaction; the per-trial summaries ingest would keep (latest and best
+    validation, total batches) and the experiment's best are computed here and written with them.
+    """
     first = max(1, round(points / n_trials * 9 / 21))  # mean length = 21/9 of the first rung
     rungs = (first, 3 * first, 9 * first)
     rng = np.random.default_rng(0)
@@ -75,49 +82,104 @@ def seed(db: Database, n_trials: int, points: int) -> tuple[int, int]:
             smaller_is_better=True,
             owner_id=1,
         ).id
-    written, chunk, now = 0, 200, time.time()
-    for start in range(0, n_trials, chunk):
+    written, now, best = 0, time.time(), (math.inf, 0)
+    for start in range(0, n_trials, _CHUNK):
+        trials, metric_rows = [], []
+        for i in range(start, min(start + _CHUNK, n_trials)):
+            lr, dropout = float(10 ** rng.uniform(-4, -1)), float(rng.uniform(0, 0.5))
+            hp: dict[str, Any] = {
+                "lr": lr,
+                "dropout": dropout,
+                "optimizer": ["adam", "sgd"][i % 2],
+                "layers": int(rng.integers(1, 5)),
+            }
+            length = rungs[PATTERN[i % 9]]
+            base = 0.08 * (math.log10(lr) + 2.5) ** 2 + 0.15 * dropout
+            vsteps = sorted(
+                {*range(VAL_EVERY, length + 1, VAL_EVERY), *(r for r in rungs if r <= length)}
+            )
+            final = base + 1.5 / length**0.5
+            trials.append(_trial_row(eid, i, hp, length, final, now))
+            metric_rows.append((i, base, length, vsteps))
         with db.session() as session:
-            for i in range(start, min(start + chunk, n_trials)):
-                hp = {
-                    "lr": float(10 ** rng.uniform(-4, -1)),
-                    "dropout": float(rng.uniform(0, 0.5)),
-                    "optimizer": ["adam", "sgd"][i % 2],
-                    "layers": int(rng.integers(1, 5)),
-                }
-                tid = trials_repo.create_trial(session, eid, i + 1, hp, seed=i).id
-                length = rungs[PATTERN[i % 9]]
-                base = 0.08 * (np.log10(hp["lr"]) + 2.5) ** 2 + 0.15 * hp["dropout"]
-                train = [
-                    {"steps": s, "metrics": {"loss": base + 1.5 / s**0.5}, "timestamp": now}
-                    for s in range(1, length + 1)
-                ]
-                vsteps = sorted(
-                    {*range(VAL_EVERY, length + 1, VAL_EVERY), *(r for r in rungs if r <= length)}
-                )
-                val = [
-                    {
-                        "steps": s,
-                        "metrics": {"val_loss": base + 1.5 / s**0.5, "accuracy": 1 - base / 2},
-                        "timestamp": now,
-                    }
-                    for s in vsteps
-                ]
-                written += metrics_repo.add_metrics(session, tid, "training", train)
-                written += metrics_repo.add_metrics(session, tid, "validation", val)
-                row = session.get(Trial, tid)
-                assert row is not None
-                row.completed_length, row.state, row.closed = (
-                    length,
-                    TrialState.COMPLETED.value,
-                    True,
-                )
+            conn = session.connection()
+            conn.execute(insert(Trial), trials)
+            ids = dict(
+                conn.execute(
+                    select(Trial.request_id, Trial.id).where(
+                        Trial.experiment_id == eid, Trial.request_id > start
+                    )
+                ).all()
+            )
+            rows = [
+                row
+                for i, base, length, vsteps in metric_rows
+                for row in _metric_rows(eid, ids[i + 1], base, length, vsteps, now)
+            ]
+            conn.execute(insert(Metric), rows)
+            written += len(rows)
+        for i, base, length, _ in metric_rows:
+            best = min(best, (base + 1.5 / length**0.5, ids[i + 1]))
         if start % 1000 == 0:
-            print(f"  seeded {start + chunk} trials, {written:,} points", flush=True)
+            print(f"  seeded {start + _CHUNK} trials, {written:,} points", flush=True)
     with db.session() as session:
         exp = experiments_repo.get_experiment(session, eid)
         exp.state, exp.progress, exp.ended_at = ExperimentState.COMPLETED.value, 1.0, time.time()
+        exp.best_searcher_metric, exp.best_trial_id = best
     return eid, written
+
+
+def _trial_row(
+    eid: int, i: int, hp: dict[str, Any], length: int, final: float, now: float
+) -> dict[str, Any]:
+    return {
+        "experiment_id": eid,
+        "request_id": i + 1,
+        "hparams": hp,
+        "state": TrialState.COMPLETED.value,
+        "seed": i,
+        "restarts": 0,
+        "run_count": 1,
+        "completed_length": length,
+        "closed": True,
+        "stop_requested": False,
+        "total_batches": length,
+        "best_validation": final,
+        "latest_validation": final,
+        "created_at": now,
+        "started_at": now,
+        "ended_at": now,
+    }
+
+
+def _metric_rows(
+    eid: int, tid: int, base: float, length: int, vsteps: list[int], now: float
+) -> list[dict[str, Any]]:
+    common = {"trial_id": tid, "experiment_id": eid, "timestamp": now, "trial_run_id": 0}
+    rows = [
+        {
+            **common,
+            "metric_group": "training",
+            "steps": s,
+            "steps_level": steps_level(s),
+            "metrics": {"loss": base + 1.5 / s**0.5},
+            "searcher_metric": None,
+        }
+        for s in range(1, length + 1)
+    ]
+    for s in vsteps:
+        value = base + 1.5 / s**0.5
+        rows.append(
+            {
+                **common,
+                "metric_group": "validation",
+                "steps": s,
+                "steps_level": steps_level(s),
+                "metrics": {"val_loss": value, "accuracy": 1 - base / 2},
+                "searcher_metric": value,
+            }
+        )
+    return rows
 
 
 def time_api(url: str, token: str, eid: int) -> None:
@@ -171,13 +233,15 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--points", type=int, default=10_000_000)
     parser.add_argument(
-        "--data-dir", type=Path, help="reuse the seeded trainyard.db of an earlier run (kept)"
+        "--data-dir", type=Path, help="seed into (or reuse) this folder's trainyard.db (kept)"
     )
+    parser.add_argument("--seed-only", action="store_true", help="seed, print, and stop")
     args = parser.parse_args()
     print("command:", " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
     print("load:", os.getloadavg(), "cpus:", os.cpu_count())
     reuse = args.data_dir is not None and (args.data_dir / "trainyard.db").exists()
-    data = args.data_dir if reuse else Path(tempfile.mkdtemp(prefix="trainyard-ui-bench-"))
+    data = args.data_dir or Path(tempfile.mkdtemp(prefix="trainyard-ui-bench-"))
+    data.mkdir(parents=True, exist_ok=True)
     settings = load_master_settings(None, env={}, data_dir=data, checkpoint_root=data / "c")
     with serve(settings) as served:
         t0 = time.perf_counter()
@@ -190,6 +254,8 @@ def main() -> None:
                 f"seeded {args.trials:,} trials and {written:,} metric points in "
                 f"{time.perf_counter() - t0:.0f} s ({data / 'trainyard.db'})"
             )
+        if args.seed_only:
+            return
         time_api(served.url, served.token, eid)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(

@@ -4,6 +4,7 @@ seeded adaptive-ASHA search; expected rows and points come from the store, not f
 from __future__ import annotations
 
 import pytest
+from chart_data import curves_by_trial
 from playwright.sync_api import Page
 from ui_support import SeededUI, body_rows, chart
 
@@ -123,13 +124,19 @@ def test_hpo_charts_have_a_trace_or_point_per_trial(page: Page, seeded_ui: Seede
             for tid in search.trial_ids
         }
     page.goto(f"{seeded_ui.url}/ui/experiments/{search.experiment_id}/hpo")
-    curves = chart(page, "learning-curves")
-    assert len(curves) == len(search.trial_ids)
-    assert {t["name"]: len(t["x"]) for t in curves} == {
-        f"trial {tid}": n for tid, n in val_points.items()
-    }
+    traces = chart(page, "learning-curves")
+    # A few scattergl traces, one per rung reached, whatever the number of trials.
+    assert [t["type"] for t in traces] == ["scattergl"] * len(search.rungs)
+    assert [t["name"] for t in traces] == [f"reached {r:,}" for r in search.rungs]
+    curves = curves_by_trial(traces)
+    assert page.get_attribute("#learning-curves", "data-trials") == str(len(search.trial_ids))
+    assert {tid: len(points) for tid, (_, points) in curves.items()} == val_points
+    for tid, (name, points) in curves.items():
+        assert name == f"reached {search.lengths[tid]:,}"
+        assert [x for x, _ in points] == sorted(x for x, _ in points)
+        assert max(x for x, _ in points) == search.lengths[tid]
     # The ASHA story: many curves end at the first rung, few reach the last.
-    ends = [max(t["x"]) for t in curves]
+    ends = [max(x for x, _ in points) for _, points in curves.values()]
     assert ends.count(search.rungs[0]) > ends.count(search.rungs[-1]) > 0
 
     importance = chart(page, "importance")

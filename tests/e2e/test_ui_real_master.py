@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chart_data import curves_by_trial
 from master_process import RunningMaster, start_master, stop_master
 from playwright.sync_api import Browser, Page
 from ui_support import chart, signed_in_context
@@ -110,10 +111,10 @@ def test_real_asha_search_steered_and_shown(
     assert sorted(ids) == sorted(t.id for t in trials)
 
     page.goto(f"{real_master.url}/ui/experiments/{exp.id}/hpo")
-    drawn = chart(page, "learning-curves")
-    expected = {f"trial {c.trial_id}": len(c.points) for c in curves if c.points}
-    assert {t["name"]: len(t["x"]) for t in drawn} == expected
+    drawn = curves_by_trial(chart(page, "learning-curves"))
+    expected = {c.trial_id: len(c.points) for c in curves if c.points}
+    assert {tid: len(points) for tid, (_, points) in drawn.items()} == expected
     # Each curve ends where the searcher stopped its trial.
-    ends = {int(t["name"].split()[1]): max(t["x"]) for t in drawn}
-    assert ends == {t.id: t.trained_length for t in trials if f"trial {t.id}" in expected}
+    ends = {tid: max(x for x, _ in points) for tid, (_, points) in drawn.items()}
+    assert ends == {t.id: t.trained_length for t in trials if t.id in expected}
     context.close()

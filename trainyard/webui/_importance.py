@@ -2,25 +2,25 @@
 
 Importances are the forest's impurity-based feature importances, normalised to sum to 1.
 Categorical values are label-encoded (a forest splits on them well enough for a ranking).
-Results are cached per (database, experiment, searcher version, trials with a metric), so a
-page that polls does not refit until the search has moved on.
+Results are cached per experiment until its scores change, so a page that polls does not refit
+until the search has moved on; concurrent requests share one fit.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
+
+from trainyard.webui._cache import VersionedCache
 
 __all__ = ["MIN_TRIALS", "hparam_importance", "importance_cached"]
 
 MIN_TRIALS = 5
 """Fewer trials with a metric than this: no estimate (the answer would be noise)."""
 _MAX_ROWS = 1000
-_cache: dict[tuple[int, ...], dict[str, float]] = {}
-_lock = threading.Lock()
+_cache: VersionedCache[dict[str, float]] = VersionedCache(capacity=256)
 
 
 def hparam_importance(
@@ -55,23 +55,15 @@ def hparam_importance(
 
 
 def importance_cached(
-    key: tuple[int, ...],
+    key: Hashable,
+    version: str,
     names: Sequence[str],
     rows: Sequence[dict[str, Any]],
     metrics: Sequence[float],
 ) -> dict[str, float]:
-    """`hparam_importance`, memoised under `key` (e.g. database, experiment, searcher version,
-    number of scored trials): a new key means the search has moved on."""
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    result = hparam_importance(names, rows, metrics)
-    with _lock:
-        if len(_cache) > 256:
-            _cache.clear()
-        _cache[key] = result
-    return result
+    """`hparam_importance`, memoised under `key` (e.g. database and experiment) until `version`
+    (e.g. the scored trials' count and sum) changes. Concurrent callers share one fit."""
+    return _cache.get((key, tuple(names)), version, lambda: hparam_importance(names, rows, metrics))
 
 
 def _encode(values: list[Any]) -> np.ndarray:

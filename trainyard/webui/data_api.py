@@ -3,9 +3,13 @@
 - `GET /webui/experiments/{id}/trial_table`: query `state`, `where` (`hp.lr<0.01`,
   `state=COMPLETED`, `~` means contains), `sort` (any column, `-` reverses), `limit`, `offset`
   → `{"hparams", "metrics", "items", "total", "limit", "offset"}`.
-- `GET /webui/experiments/{id}/hpo` → `{"metric", "smaller_is_better", "hparams": [{"name",
-  "kind", "values"}], "trials": [{"id", "state", "trained_length", "metric", "hp"}],
-  }` (hparams that never vary are left out).
+- `GET /webui/experiments/{id}/hpo?max_trials=2000` → `{"metric", "smaller_is_better",
+  "hparams": [{"name", "kind", "log", "values"}], "scored", "note", "trials": [{"id", "state",
+  "trained_length", "metric", "hp"}]}` (hparams that never vary are left out; past
+  `max_trials` scored trials, the best half and a seeded random half, `note` saying so).
+- `GET /webui/experiments/{id}/curves?max_points=200&max_total_points=50000` → `{"metric",
+  "trials", "points", "traces": [{"name", "x", "y", "trial_ids"}]}`: all trials' searcher-metric
+  curves, downsampled, one trace per rung reached (or state) with `null` between trials.
 - `GET /webui/experiments/{id}/importance` → `{hparam: share}` (random forest; {} when
   there are fewer than 5 scored trials).
 - `GET /webui/experiments/{id}/rungs` → `[{"length", "trials"}]`: trials that trained at least
@@ -17,8 +21,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -27,40 +30,55 @@ from sqlalchemy import func, select
 from trainyard.config import flatten_hparams
 from trainyard.errors import ConfigError
 from trainyard.master.api import _reads
-from trainyard.master.api.deps import Context, current_user
+from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.master.api.schemas import enc, trial_out
 from trainyard.master.db import Trial
+from trainyard.master.db import metrics as metrics_repo
 from trainyard.master.db import trials as trials_repo
+from trainyard.webui._cache import VersionedCache, data_version
+from trainyard.webui._hpo import HpoTrial, curve_traces, hpo_trials, sample_trials
 from trainyard.webui._importance import importance_cached
-from trainyard.webui._tables import TrialTable, select_rows, trial_rows
+from trainyard.webui._table_page import sql_page
+from trainyard.webui._tables import TrialRow, TrialTable, select_rows, trial_rows
 
-__all__ = ["router"]
+__all__ = ["importance_of", "router"]
 
 router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends(current_user)])
 
-_TABLE_TTL = 2.0
-_tables: dict[tuple[int, int], tuple[float, TrialTable]] = {}
-"""(id of the app's Database, experiment id) → (expiry, table): one process may serve several."""
-_tables_lock = threading.Lock()
+_tables: VersionedCache[TrialTable] = VersionedCache()
+_hpo_rows: VersionedCache[list[HpoTrial]] = VersionedCache()
+"""Keyed by (id of the app's Database, experiment id): one process may serve several."""
 
 
-def _table(ctx: Context, experiment_id: int) -> tuple[TrialTable, bool, str, int]:
-    """(table, smaller_is_better, searcher metric, searcher version), the table reused for
-    `_TABLE_TTL` seconds so paging and sorting a 10,000-trial table stays quick."""
+def _table(ctx: ApiContext, experiment_id: int) -> tuple[TrialTable, bool]:
+    """(the whole table, smaller_is_better), rebuilt only when the experiment's data changed."""
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
-        meta = (exp.smaller_is_better, exp.searcher_metric, exp.searcher_version)
-        key = (id(ctx.db), experiment_id)
-        with _tables_lock:
-            hit = _tables.get(key)
-        if hit is not None and hit[0] > time.monotonic():
-            return (hit[1], *meta)
-        table = trial_rows(session, experiment_id)
-    with _tables_lock:
-        if len(_tables) > 64:
-            _tables.clear()
-        _tables[key] = (time.monotonic() + _TABLE_TTL, table)
-    return (table, *meta)
+        version = data_version(session, experiment_id)
+        table = _tables.get(
+            (id(ctx.db), experiment_id), version, lambda: trial_rows(session, experiment_id)
+        )
+        return table, exp.smaller_is_better
+
+
+@dataclass(frozen=True)
+class _Exp:
+    searcher_metric: str
+    smaller_is_better: bool
+    config: dict[str, Any]
+
+
+def _trials(ctx: ApiContext, experiment_id: int) -> tuple[list[HpoTrial], _Exp]:
+    """(every trial's hparams and final metric, the experiment), the trials cached like
+    `_table`."""
+    with ctx.db.session(read_only=True) as session:
+        row = _reads.get_experiment(session, experiment_id)
+        exp = _Exp(row.searcher_metric, row.smaller_is_better, row.config or {})
+        version = data_version(session, experiment_id)
+        trials = _hpo_rows.get(
+            (id(ctx.db), experiment_id), version, lambda: hpo_trials(session, experiment_id)
+        )
+        return trials, exp
 
 
 @router.get("/experiments/{experiment_id}/trial_table")
@@ -73,48 +91,62 @@ def trial_table(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """One page of the trials table with every hparam and latest validation metric as a column."""
-    table, smaller, _metric, _version = _table(ctx, experiment_id)
-    rows = select_rows(table, state=state, where=where, sort=sort, smaller_is_better=smaller)
-    page = rows[offset : offset + limit]
+    """One page of the trials table with every hparam and latest validation metric as a column.
+
+    Sorting by a trial column with no `where` is done by the database (only the page is read);
+    other views filter and sort the whole table, kept in memory until the experiment changes."""
+    page = None
+    if not (where or "").strip():
+        with ctx.db.session(read_only=True) as session:
+            exp = _reads.get_experiment(session, experiment_id)
+            page = sql_page(session, exp, state=state, sort=sort, limit=limit, offset=offset)
+    if page is not None:
+        hparams, metrics, items, total = page
+    else:
+        table, smaller = _table(ctx, experiment_id)
+        rows = select_rows(table, state=state, where=where, sort=sort, smaller_is_better=smaller)
+        hparams, metrics = table.hparams, table.metrics
+        items, total = rows[offset : offset + limit], len(rows)
     return {
-        "hparams": table.hparams,
-        "metrics": table.metrics,
-        "items": [
-            {
-                "id": r.id,
-                "request_id": r.request_id,
-                "state": r.state,
-                "trained_length": r.trained_length,
-                "target_length": r.target_length,
-                "restarts": r.restarts,
-                "searcher_metric": r.searcher_metric,
-                "best_metric": r.best_metric,
-                "exit_reason": r.exit_reason,
-                "hp": r.hp,
-                "m": r.m,
-            }
-            for r in page
-        ],
-        "total": len(rows),
+        "hparams": hparams,
+        "metrics": metrics,
+        "items": [_item(r) for r in items],
+        "total": total,
         "limit": limit,
         "offset": offset,
     }
 
 
+def _item(r: TrialRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "request_id": r.request_id,
+        "state": r.state,
+        "trained_length": r.trained_length,
+        "target_length": r.target_length,
+        "restarts": r.restarts,
+        "searcher_metric": r.searcher_metric,
+        "best_metric": r.best_metric,
+        "exit_reason": r.exit_reason,
+        "hp": r.hp,
+        "m": r.m,
+    }
+
+
 @router.get("/experiments/{experiment_id}/hpo")
-def hpo(ctx: Context, experiment_id: int) -> dict[str, Any]:
-    """Each trial's hparams and final searcher metric, and the kind of each varying hparam."""
-    table, smaller, metric, _version = _table(ctx, experiment_id)
-    with ctx.db.session(read_only=True) as session:
-        log_scaled = _log_hparams(_reads.get_experiment(session, experiment_id).config or {})
+def hpo(
+    ctx: Context,
+    experiment_id: int,
+    max_trials: Annotated[int, Query(ge=2, le=20_000)] = 2000,
+) -> dict[str, Any]:
+    """The varying hparams (kind, log scale, categories) and at most `max_trials` scored
+    trials: all of them, or the best half and a seeded random half with `note` saying so."""
+    trials, exp = _trials(ctx, experiment_id)
+    log_scaled = _log_hparams(exp.config)
     hparams: list[dict[str, Any]] = []
-    for name in table.hparams:
-        values = [r.hp.get(name) for r in table.rows]
+    for name in _varying(trials):
+        values = [t.hp.get(name) for t in trials]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        distinct = sorted({repr(v) for v in values})
-        if len(distinct) <= 1:
-            continue  # a constant explains nothing; keep it out of the charts
         hparams.append(
             {
                 "name": name,
@@ -123,36 +155,84 @@ def hpo(ctx: Context, experiment_id: int) -> dict[str, Any]:
                 "values": [] if numeric else sorted({str(v) for v in values}),
             }
         )
+    shown, note = sample_trials(
+        trials, max_trials=max_trials, smaller_is_better=exp.smaller_is_better, seed=experiment_id
+    )
     names: list[str] = [h["name"] for h in hparams]
     return {
-        "metric": metric,
-        "smaller_is_better": smaller,
+        "metric": exp.searcher_metric,
+        "smaller_is_better": exp.smaller_is_better,
         "hparams": hparams,
+        "scored": sum(1 for t in trials if t.metric is not None),
+        "note": note,
         "trials": [
             {
-                "id": r.id,
-                "state": r.state,
-                "trained_length": r.trained_length,
-                "metric": r.searcher_metric,
-                "hp": {n: r.hp.get(n) for n in names},
+                "id": t.id,
+                "state": t.state,
+                "trained_length": t.trained_length,
+                "metric": t.metric,
+                "hp": {n: t.hp.get(n) for n in names},
             }
-            for r in table.rows
+            for t in shown
         ],
+    }
+
+
+def _varying(trials: list[HpoTrial]) -> list[str]:
+    """Sorted names of the hparams that take more than one value (a constant explains nothing)."""
+    names = sorted({n for t in trials for n in t.hp})
+    return [n for n in names if len({repr(t.hp.get(n)) for t in trials}) > 1]
+
+
+@router.get("/experiments/{experiment_id}/curves")
+def curves(
+    ctx: Context,
+    experiment_id: int,
+    max_points: Annotated[int, Query(ge=1, le=5000)] = 200,
+    max_total_points: Annotated[int, Query(ge=100, le=200_000)] = 50_000,
+) -> dict[str, Any]:
+    """Every trial's searcher-metric curve, downsampled in the database (at most `max_points`
+    per trial and `max_total_points` in all, each trial's last point kept), packed as one
+    plotly trace per group with `null` between trials: `{"metric", "trials", "points",
+    "traces": [{"name", "x", "y", "trial_ids"}]}`."""
+    trials, exp = _trials(ctx, experiment_id)
+    with ctx.db.session(read_only=True) as session:
+        series = metrics_repo.experiment_metrics(
+            session,
+            experiment_id,
+            "validation",
+            None,
+            max_points_per_trial=max_points,
+            max_total_points=max_total_points,
+        )
+    traces = curve_traces(trials, series)
+    return {
+        "metric": exp.searcher_metric,
+        "trials": sum(1 for t in trials if series.get(t.id)),
+        "points": sum(len(series[t.id]) for t in trials if t.id in series),
+        "traces": traces,
     }
 
 
 @router.get("/experiments/{experiment_id}/importance")
 def importance(ctx: Context, experiment_id: int) -> dict[str, float]:
     """{hparam: share of importance} from a random forest on (hparams → final searcher metric);
-    {} with fewer than 5 scored trials or no varying hparam. Cached per searcher version."""
-    table, _smaller, _metric, version = _table(ctx, experiment_id)
-    scored = [r for r in table.rows if r.searcher_metric is not None]
-    names = [n for n in table.hparams if len({repr(r.hp.get(n)) for r in table.rows}) > 1]
+    {} with fewer than 5 scored trials or no varying hparam. Fitted once per set of scores."""
+    return importance_of(ctx, experiment_id)
+
+
+def importance_of(ctx: ApiContext, experiment_id: int) -> dict[str, float]:
+    """What `GET .../importance` answers; the HPO page calls it early in a background thread so
+    the fit (and scikit-learn's slow first import) is under way before the browser asks."""
+    trials, _exp = _trials(ctx, experiment_id)
+    scored = [t for t in trials if t.metric is not None]
+    version = repr((len(scored), sum(t.metric for t in scored if t.metric is not None)))
     return importance_cached(
-        (id(ctx.db), experiment_id, version, len(scored)),
-        names,
-        [r.hp for r in scored],
-        [r.searcher_metric for r in scored if r.searcher_metric is not None],
+        (id(ctx.db), experiment_id),
+        version,
+        _varying(trials),
+        [t.hp for t in scored],
+        [t.metric for t in scored if t.metric is not None],
     )
 
 

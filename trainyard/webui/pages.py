@@ -10,6 +10,7 @@ A missing experiment or trial renders a 404 page that says so.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from trainyard.master.api import _reads
 from trainyard.master.api.deps import COOKIE_NAME, ApiContext, Identity
 from trainyard.master.api.experiments import load_experiment
 from trainyard.master.api.schemas import trial_out
+from trainyard.webui import data_api
 
 __all__ = ["router", "templates"]
 
@@ -118,7 +120,21 @@ def trials(request: Request, experiment_id: int) -> Response:
 
 @router.get("/experiments/{experiment_id}/hpo", response_class=HTMLResponse)
 def hpo(request: Request, experiment_id: int) -> Response:
-    return _experiment_page(request, experiment_id, "hpo.html", "hpo")
+    response = _experiment_page(request, experiment_id, "hpo.html", "hpo")
+    if response.status_code == 200:
+        # Start the importance fit (and scikit-learn's ~2 s first import) now, while the
+        # browser paints and fetches the other charts' data; its request then finds it done.
+        threading.Thread(
+            target=_warm_importance, args=(_ctx(request), experiment_id), daemon=True
+        ).start()
+    return response
+
+
+def _warm_importance(ctx: ApiContext, experiment_id: int) -> None:
+    try:
+        data_api.importance_of(ctx, experiment_id)
+    except Exception:  # the page's own request reports any failure; nothing to do here
+        return
 
 
 @router.get("/trials/{trial_id}", response_class=HTMLResponse)

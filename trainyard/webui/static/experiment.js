@@ -58,13 +58,14 @@
   async function refresh() {
     const e = await api(`/experiments/${id}`);
     showExperiment(e);
-    await drawRungs();
+    const rungs = drawRungs();
     if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
       await drawBest(e.best_trial_id);
       bestDrawn = e.best_trial_id;
     } else if (!e.best_trial_id) {
       field("best-empty").hidden = false;
     }
+    await rungs;
     return !TY.TERMINAL.has(e.state) || e.state.startsWith("STOPPING");
   }
 

@@ -6,47 +6,30 @@
   const id = head.dataset.experimentId;
   const metric = head.dataset.metric;
   const field = (x) => document.getElementById(x);
-  const PER_TRIAL_TRACES = 300;  // above this, all curves share one trace (plotly stays fast)
   let data = null;
 
+  // All trials' curves, downsampled by the server and packed as one scattergl trace per rung
+  // reached (or state), trials separated by nulls: a few traces however many trials there are.
   async function drawCurves() {
-    const res = await api(`/experiments/${id}/metrics?group=validation&max_points=200`);
-    const curves = res.trials.filter((t) => t.points.length);
-    let traces;
-    if (curves.length <= PER_TRIAL_TRACES) {
-      traces = curves.map((t) => ({
-        type: "scatter", mode: t.points.length > 1 ? "lines+markers" : "markers", name: `trial ${t.trial_id}`,
-        x: t.points.map((p) => p[0]), y: t.points.map((p) => p[1]), marker: { size: 4 }, line: { width: 1 },
-        hovertemplate: `trial ${t.trial_id}<br>length %{x}<br>${metric} %{y}<extra></extra>`,
-      }));
-    } else {
-      const x = [], y = [];
-      for (const t of curves) { for (const p of t.points) { x.push(p[0]); y.push(p[1]); } x.push(null); y.push(null); }
-      traces = [{ type: "scattergl", mode: "lines", name: `${curves.length} trials`, x, y, line: { width: 1 }, opacity: 0.5 }];
-    }
+    const res = await api(`/webui/experiments/${id}/curves`);
+    const traces = res.traces.map((t) => ({
+      type: "scattergl", mode: "lines+markers", name: t.name, x: t.x, y: t.y, customdata: t.trial_ids,
+      line: { width: 1 }, marker: { size: 3 }, opacity: res.trials > 300 ? 0.5 : 0.9, connectgaps: false,
+      hovertemplate: `trial %{customdata}<br>length %{x}<br>${metric} %{y}<extra>%{fullData.name}</extra>`,
+    }));
+    const el = field("learning-curves");
+    el.dataset.trials = String(res.trials);
+    el.dataset.points = String(res.points);
     await Charts.draw("learning-curves", traces, {
-      showlegend: curves.length <= 20,
+      showlegend: true,
       xaxis: { title: { text: "length (batches)" } }, yaxis: { title: { text: metric } },
     });
   }
 
-  // Trials with a metric; past MAX_POINTS, the best 10% plus an even sample of the rest, so
-  // parallel coordinates, scatters and the heat map stay quick on a 10,000-trial search.
-  const MAX_POINTS = 2000;
-  let sample = null;
+  // Scored trials as the server sent them: all, or past 2,000 the best 1,000 and a random 1,000
+  // (the note says so), so parallel coordinates, scatters and the heat map stay quick.
   function scored() {
-    if (sample) return sample;
-    const all = data.trials.filter((t) => typeof t.metric === "number");
-    if (all.length <= MAX_POINTS) return (sample = all);
-    const sign = data.smaller_is_better ? 1 : -1;
-    const ranked = [...all].sort((a, b) => sign * (a.metric - b.metric));
-    const best = ranked.slice(0, MAX_POINTS / 10);
-    const rest = ranked.slice(MAX_POINTS / 10);
-    const step = rest.length / (MAX_POINTS - best.length);
-    const picked = [...Array(MAX_POINTS - best.length).keys()].map((i) => rest[Math.floor(i * step)]);
-    sample = [...best, ...picked];
-    field("hpo-sampled").textContent = `Charts below show ${sample.length.toLocaleString()} of ${all.length.toLocaleString()} trials (the best 10% and an even sample of the rest).`;
-    return sample;
+    return data.trials;
   }
 
   function axisValues(hp, trials) {
@@ -146,18 +129,25 @@
     }
   }
 
-  async function refresh() {
+  async function drawTrialCharts() {
     data = await api(`/webui/experiments/${id}/hpo`);
-    sample = null;
-    const any = scored().length > 0;
+    const any = data.trials.length > 0;
     field("hpo-empty").hidden = any;
-    await drawCurves();
-    if (any) {
-      fillSelects();
-      await Promise.all([drawImportance(), drawParcoords(), drawScatters(), drawHeatmap()]);
-    }
-    const state = (await api(`/experiments/${id}`)).state;
+    field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
+    if (!any) return;
+    fillSelects();
+    await Promise.all([drawParcoords(), drawScatters(), drawHeatmap()]);
+  }
+
+  // Every chart's data is its own request, drawn as soon as it arrives: the importance fit
+  // never holds the curves back, nor the curves the parallel coordinates.
+  async function refresh() {
+    const experiment = api(`/experiments/${id}`);
+    const drawn = await Promise.allSettled([drawCurves(), drawImportance(), drawTrialCharts()]);
+    const state = (await experiment).state;
     field("exp-state").textContent = state;
+    const failed = drawn.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     return !TY.TERMINAL.has(state);
   }
 
