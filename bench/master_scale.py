@@ -36,8 +36,10 @@ import argparse
 import json
 import multiprocessing
 import os
+import pstats
 import random
 import shlex
+import signal
 import statistics
 import sys
 import tempfile
@@ -55,6 +57,7 @@ from master_process import RunningMaster, start_master, stop_master
 from trainyard.config import load_experiment_config
 from trainyard.master.db import Allocation, Database, Trial
 from trainyard.master.db import experiments as experiments_repo
+from trainyard.master.db import metrics as metrics_repo
 from trainyard.master.db import users as users_repo
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 
@@ -97,8 +100,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def seed(url: str, n_trials: int) -> tuple[int, list[tuple[int, str]]]:
-    """One paused experiment with `n_trials` paused trials, each with an allocation token.
+def seed(url: str, n_trials: int, val_points: int = 0) -> tuple[int, list[tuple[int, str]]]:
+    """One paused experiment with `n_trials` paused trials, each with an allocation token and
+    `val_points` validation reports (steps 10, 20, ...: the history the reads are measured on).
 
     Bulk inserts (setup, not measured); rows look like what the runtime writes.
     """
@@ -139,58 +143,106 @@ def seed(url: str, n_trials: int) -> tuple[int, list[tuple[int, str]]]:
             for tid, tok in zip(ids, tokens, strict=True)
         ]  # fmt: skip
         session.execute(insert(Allocation), allocation_rows)
+    rng = random.Random(0)
+    for chunk in range(0, len(ids), 1000):
+        with db.session() as session:
+            for tid in ids[chunk : chunk + 1000]:
+                history = [
+                    {"steps": 10 * k, "metrics": {"val_loss": 1 / k + rng.random() / 10,
+                     "accuracy": rng.random()}, "timestamp": now}
+                    for k in range(1, val_points + 1)
+                ]  # fmt: skip
+                metrics_repo.add_metrics(session, tid, "validation", history)
     db.dispose()
     return experiment_id, list(zip(ids, tokens, strict=True))
+
+
+VALUES_PER_REPORT = 2  # each report holds two metric values ("loss"/"lr", "val_loss"/"accuracy")
+_VARIANTS = 4  # distinct bodies per batch position (random values), reused across trials
+
+
+def trial_bodies(per_trial: int, batch: int, rng: random.Random) -> list[tuple[str, int, bytes]]:
+    """The POSTs of one trial as `(group, reports, JSON body)`, in sending order.
+
+    The shape a Core API trial sends when it reports training metrics every batch and validates
+    every `batch` batches: its sender posts full training batches (`MetricsSender` sends at most
+    500 reports per POST) and flushes each validation report alone (`report_validation_metrics`
+    delivers before returning).
+    """
+    posts = []
+    for start in range(0, per_trial, batch):
+        end = min(start + batch, per_trial)
+        training = [
+            {"steps": k, "metrics": {"loss": rng.random(), "lr": 0.01}, "timestamp": time.time()}
+            for k in range(start + 1, end + 1)
+        ]
+        validation = [
+            {"steps": end, "metrics": {"val_loss": rng.random(), "accuracy": rng.random()},
+             "timestamp": time.time()}
+        ]  # fmt: skip
+        for group, reports in (("training", training), ("validation", validation)):
+            body = json.dumps({"group": group, "reports": reports}).encode()
+            posts.append((group, len(reports), body))
+    return posts
+
+
+def reports_per_trial(per_trial: int, batch: int) -> int:
+    """Training reports plus one validation report per training POST."""
+    return per_trial + -(-per_trial // batch)
 
 
 def _client_worker(
     args: tuple[str, list[tuple[int, str]], int, int, int],
 ) -> tuple[list[float], float, float]:
-    """One client process: report every point of its trials; returns each POST's latency and
-    the wall-clock start and end of its sending (process start-up is not counted)."""
+    """One client process: send every trial's POSTs; returns each POST's latency and the
+    wall-clock start and end of its sending.
+
+    Bodies are encoded before the clock starts (a few variants, reused across trials: the trial
+    is in the URL): on a cluster the trials encode on their own machines, and on this small box
+    the clients' JSON encoding would otherwise take CPU from the master being measured.
+    """
     url, trials, per_trial, batch, worker = args
     rng = random.Random(worker)
-    n_val = max(1, per_trial // 10)
-    n_train = per_trial - n_val
+    variants = [trial_bodies(per_trial, batch, rng) for _ in range(_VARIANTS)]
     latencies: list[float] = []
     started = time.time()
     with httpx.Client(base_url=url, timeout=120.0) as http:
-        for trial_id, token in trials:
+        for i, (trial_id, token) in enumerate(trials):
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            groups = (("training", n_train, 1), ("validation", n_val, 10))
-            for group, count, every in groups:
-                for start in range(0, count, batch):
-                    reports = [
-                        {
-                            "steps": (k + 1) * every,
-                            "metrics": {"loss": rng.random(), "val_loss": rng.random()},
-                            "timestamp": time.time(),
-                        }
-                        for k in range(start, min(start + batch, count))
-                    ]
-                    body = json.dumps({"group": group, "reports": reports})
-                    began = time.perf_counter()
-                    reply = http.post(f"/api/v1/trials/{trial_id}/metrics", content=body,
-                                      headers=headers)  # fmt: skip
-                    latencies.append(time.perf_counter() - began)
-                    reply.raise_for_status()
+            for _group, _n, body in variants[i % _VARIANTS]:
+                began = time.perf_counter()
+                reply = http.post(f"/api/v1/trials/{trial_id}/metrics", content=body,
+                                  headers=headers)  # fmt: skip
+                latencies.append(time.perf_counter() - began)
+                reply.raise_for_status()
     return latencies, started, time.time()
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ingest(
     url: str, trials: list[tuple[int, str]], points: int, clients: int, batch: int
 ) -> dict[str, float]:
-    per_trial = max(2, points // len(trials))
+    """Send about `points` metric values; rates count reports and values (points) stored."""
+    per_trial = max(1, points // (len(trials) * VALUES_PER_REPORT))
     slices = [trials[i::clients] for i in range(clients)]
     jobs = [(url, part, per_trial, batch, i) for i, part in enumerate(slices)]
     with multiprocessing.get_context("spawn").Pool(clients) as pool:
         results = pool.map(_client_worker, jobs)
     latencies = [x for part, _, _ in results for x in part]
     wall = max(end for _, _, end in results) - min(start for _, start, _ in results)
-    total = per_trial * len(trials)
+    reports = reports_per_trial(per_trial, batch) * len(trials)
     p50, p95 = percentiles(latencies)
-    return {"points": total, "seconds": wall, "rate": total / wall, "post_p50": p50,
-            "post_p95": p95, "posts": len(latencies)}  # fmt: skip
+    return {"reports": reports, "values": reports * VALUES_PER_REPORT, "seconds": wall,
+            "reports_rate": reports / wall, "values_rate": reports * VALUES_PER_REPORT / wall,
+            "post_p50": p50, "post_p95": p95, "posts": len(latencies)}  # fmt: skip
 
 
 def measure_reads(
@@ -232,6 +284,48 @@ def fresh_postgres(base_url: str) -> tuple[str, Any]:
     return url, drop
 
 
+# Installed as `sitecustomize` in the master process with --profile: one cProfile profiler per
+# thread (the event loop and the worker threads of sync routes); SIGUSR1 writes their merged stats.
+PROFILE_HOOK = """
+import cProfile, os, pstats, signal, sys, threading
+_profilers = []
+def _start(*_):
+    profiler = cProfile.Profile()
+    _profilers.append(profiler)
+    profiler.enable()
+def _dump(*_):
+    stats = pstats.Stats(_profilers[0])
+    for profiler in _profilers[1:]:
+        stats.add(profiler)
+    stats.dump_stats(os.environ["TRAINYARD_BENCH_PROFILE"])
+if os.environ.get("TRAINYARD_BENCH_PROFILE") and "trainyard.master.server" in sys.orig_argv:
+    threading.setprofile(_start)
+    signal.signal(signal.SIGUSR1, _dump)
+    _start()
+"""
+
+
+def profiled(work: Path, out: Path) -> dict[str, str]:
+    """Environment changes that make the next master profile itself (see PROFILE_HOOK)."""
+    hook_dir = work / "profile_hook"
+    hook_dir.mkdir(exist_ok=True)
+    (hook_dir / "sitecustomize.py").write_text(PROFILE_HOOK)
+    path = os.pathsep.join(p for p in (str(hook_dir), os.environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "TRAINYARD_BENCH_PROFILE": str(out)}
+
+
+def dump_profile(master: RunningMaster, out: Path) -> None:
+    """Ask the profiled master for its stats and print the costliest functions."""
+    master.process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # let the writer finish
+    stats = pstats.Stats(str(out))
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix=f"master_scale_{backend}_"))
     drop = None
@@ -241,20 +335,39 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
         url, drop = fresh_postgres(args.postgres_url)
     try:
         began = time.perf_counter()
-        experiment_id, trials = seed(url, args.trials)
+        experiment_id, trials = seed(url, args.trials, args.val_points)
         print(f"[{backend}] seeded {len(trials)} trials in {time.perf_counter() - began:.1f} s")
-        master = start_master(work / "master", db_url=url, slots=1)
+        profile_out = work / "master.prof"
+        saved_env = dict(os.environ)
+        if args.profile:
+            os.environ.update(profiled(work, profile_out))
         try:
+            master = start_master(work / "master", db_url=url, slots=1)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+        try:
+            cpu_before = process_cpu_s(master.process.pid)
             result = ingest(master.url, trials, args.points, args.clients, args.batch)
+            master_cpu = process_cpu_s(master.process.pid) - cpu_before
             print(
-                f"[{backend}] ingest: {result['points']:,} points in {result['seconds']:.1f} s = "
-                f"{result['rate']:,.0f} points/s ({2 * result['rate']:,.0f} values/s); "
-                f"POST of {args.batch} reports p50 {result['post_p50']:.0f} ms, "
-                f"p95 {result['post_p95']:.0f} ms ({result['posts']:,} POSTs)"
+                f"[{backend}] ingest: {result['reports']:,} reports = {result['values']:,} "
+                f"points (metric values) in {result['seconds']:.1f} s: "
+                f"{result['values_rate']:,.0f} points/s (target >= 50,000 points/s), "
+                f"{result['reports_rate']:,.0f} reports/s; POST p50 {result['post_p50']:.0f} ms, "
+                f"p95 {result['post_p95']:.0f} ms ({result['posts']:,} POSTs: training batches "
+                f"of {args.batch} reports, validation reports one per POST)"
+            )
+            print(
+                f"[{backend}] master CPU during ingest: {master_cpu:.1f} s = "
+                f"{master_cpu / result['reports'] * 1e6:.1f} us per report "
+                f"(load average {os.getloadavg()[0]:.1f})"
             )
             reads = measure_reads(master, experiment_id, [t for t, _ in trials], args.reads)
             for name, (p50, p95) in reads.items():
                 print(f"[{backend}] {name}: p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+            if args.profile:
+                dump_profile(master, profile_out)
         finally:
             stop_master(master)
     finally:
@@ -302,10 +415,23 @@ def start_latency(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--points", type=int, default=10_000_000)
+    parser.add_argument(
+        "--points", type=int, default=10_000_000, help="metric values to send (2 per report)"
+    )
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=1000, help="reports per POST")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=500,
+        help="training reports per POST (a trial's sender sends at most 500)",
+    )
+    parser.add_argument(
+        "--val-points",
+        type=int,
+        default=100,
+        help="validation reports per trial seeded before ingest (the reads' history)",
+    )
     parser.add_argument("--reads", type=int, default=40, help="requests per read route")
     parser.add_argument("--starts", type=int, default=5, help="start-latency samples (0: skip)")
     parser.add_argument(
@@ -314,6 +440,9 @@ def main() -> None:
             "TRAINYARD_TEST_POSTGRES_URL",
             "postgresql+psycopg://trainyard:trainyard@127.0.0.1:5432/trainyard_test",
         ),
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the master; print its costliest calls"
     )
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
