@@ -3,6 +3,7 @@
 "use strict";
 const Charts = (() => {
   window.__chartsDrawn = window.__chartsDrawn || {};
+  window.__chartsCost = window.__chartsCost || {};  // ms each chart's last draw took
   const config = { responsive: true, displaylogo: false };
   let loading = null;
 
@@ -44,7 +45,9 @@ const Charts = (() => {
     const el = document.getElementById(id);
     if (!el) return;
     const P = await plotly();
+    const t0 = performance.now();
     await P.react(el, traces, layout(extra), config);
+    window.__chartsCost[id] = performance.now() - t0;
     el.dataset.drawn = String((Number(el.dataset.drawn) || 0) + 1);
     if (!(id in window.__chartsDrawn)) window.__chartsDrawn[id] = performance.now();
   }

@@ -78,7 +78,7 @@
     }
     const log = (hp) => hp.log;
     await Promise.all(data.hparams.map((hp, i) => Charts.draw(`scatter-${i}`, [{
-      type: trials.length > 500 ? "scattergl" : "scatter", mode: "markers",
+      type: "scatter", mode: "markers",  // SVG: at most 2,000 points, cheaper than a WebGL context each
       x: axisValues(hp, trials), y: trials.map((t) => t.metric), text: trials.map((t) => `trial ${t.id}`),
       marker: { size: 6, color: trials.map((t) => t.trained_length), colorscale: "Blues", showscale: false },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
@@ -136,7 +136,10 @@
     field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
     if (!any) return;
     fillSelects();
-    await Promise.all([drawParcoords(), drawScatters(), drawHeatmap()]);
+    // Top of the page first; parallel coordinates (WebGL, the costliest to set up) last.
+    await drawHeatmap();
+    await drawScatters();
+    await drawParcoords();
   }
 
   // Every chart's data is its own request, drawn as soon as it arrives: the importance fit
