@@ -5,7 +5,9 @@ Functions take a `Session` first and never commit (the store's convention).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -16,6 +18,7 @@ from trainyard.errors import ConfigError, NotFoundError
 from trainyard.master.db import Checkpoint, Experiment, LogLine, Trial, User
 
 __all__ = [
+    "curves_json",
     "get_checkpoint",
     "get_experiment",
     "get_trial",
@@ -237,3 +240,27 @@ def downsample(items: Sequence[Any], max_points: int) -> list[Any]:
     step = (n - 1) / (max_points - 1)
     picks = sorted({round(i * step) for i in range(max_points)})
     return [items[i] for i in picks]
+
+
+def curves_json(name: str, group: str, series: Mapping[int, Sequence[tuple[int, float]]]) -> bytes:
+    """The body of `GET /experiments/{id}/metrics`, encoded directly:
+    `{"name", "group", "trials": [{"trial_id", "points": [[steps, value], ...]}, ...]}`.
+
+    At 10,000 trials this is tens of thousands of points; building the dicts and lists for the
+    framework's encoder cost more than the query. Infinities are "Infinity"/"-Infinity" (JSON
+    has none); `series` holds no NaN (the store leaves those points out).
+    """
+    head = json.dumps({"name": name, "group": group}, separators=(",", ":"))[:-1]
+    trials = ",".join(
+        [
+            f'{{"trial_id":{trial_id},"points":[{",".join([_point(s, v) for s, v in points])}]}}'
+            for trial_id, points in sorted(series.items())
+        ]
+    )
+    return f'{head},"trials":[{trials}]}}'.encode()
+
+
+def _point(steps: int, value: float) -> str:
+    if -math.inf < value < math.inf:
+        return f"[{steps},{value!r}]"
+    return f'[{steps},"{"Infinity" if value > 0 else "-Infinity"}"]'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -18,7 +18,6 @@ from trainyard.master.api.schemas import (
     Page,
     TrialOut,
     checkpoint_out,
-    enc,
     experiment_out,
     trial_out,
 )
@@ -214,8 +213,9 @@ def experiment_metrics(
     name: str | None = None,
     max_points: Annotated[int, Query(ge=1, le=5000)] = 200,
     trial_ids: str | None = None,
-) -> dict[str, Any]:
-    """Every trial's curve of one metric (default: the searcher metric), downsampled."""
+) -> Response:
+    """Every trial's curve of one metric (default: the searcher metric), downsampled:
+    `{"name", "group", "trials": [{"trial_id", "points": [[steps, value], ...]}]}`."""
     try:
         ids = [int(t) for t in trial_ids.split(",") if t.strip()] if trial_ids else None
     except ValueError:
@@ -233,11 +233,5 @@ def experiment_metrics(
             trial_ids=ids,
         )
         metric = name or exp.searcher_metric
-    return {
-        "name": metric,
-        "group": group,
-        "trials": [
-            {"trial_id": tid, "points": [[s, enc(v)] for s, v in points]}
-            for tid, points in sorted(series.items())
-        ],
-    }
+    body = _reads.curves_json(metric, group, series)
+    return Response(body, media_type="application/json")
