@@ -129,24 +129,42 @@
     }
   }
 
-  async function drawTrialCharts() {
+  async function drawTrialCharts(curvesDrawn) {
     data = await api(`/webui/experiments/${id}/hpo`);
     const any = data.trials.length > 0;
     field("hpo-empty").hidden = any;
     field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
     if (!any) return;
     fillSelects();
-    // Top of the page first; parallel coordinates (WebGL, the costliest to set up) last.
+    // Top of the page first.
     await drawHeatmap();
     await drawScatters();
-    await drawParcoords();
+    await curvesDrawn.catch(() => null);  // one page of JavaScript: the curves go before it
+    queueParcoords();
+  }
+
+  // Parallel coordinates (WebGL: seconds to set up without a GPU) sit below the fold; they are
+  // drawn once scrolled near, with the latest data, so they never hold the charts above back.
+  const parcoordsNear = new Promise((resolve) => {
+    if (!("IntersectionObserver" in window)) { resolve(); return; }
+    const seen = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); resolve(); }
+    }, { rootMargin: "200px" });
+    seen.observe(field("parcoords"));
+  });
+  let parcoordsQueued = false;
+  function queueParcoords() {
+    if (parcoordsQueued) return;
+    parcoordsQueued = true;
+    parcoordsNear.then(() => { parcoordsQueued = false; return drawParcoords(); }).catch(() => null);
   }
 
   // Every chart's data is its own request, drawn as soon as it arrives: the importance fit
-  // never holds the curves back, nor the curves the parallel coordinates.
+  // never holds the curves back; parallel coordinates, the slowest to draw, wait for the curves.
   async function refresh() {
     const experiment = api(`/experiments/${id}`);
-    const drawn = await Promise.allSettled([drawCurves(), drawImportance(), drawTrialCharts()]);
+    const curves = drawCurves();
+    const drawn = await Promise.allSettled([curves, drawImportance(), drawTrialCharts(curves)]);
     const state = (await experiment).state;
     field("exp-state").textContent = state;
     const failed = drawn.find((r) => r.status === "rejected");
