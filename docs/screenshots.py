@@ -28,7 +28,8 @@ from trainyard.master.settings import load_master_settings  # noqa: E402
 
 def _wait_charts(page: Page, ids: list[str]) -> None:
     for chart in ids:
-        page.locator(f"#{chart}").scroll_into_view_if_needed()  # some draw only when near
+        near = "scatters" if chart.startswith("scatter-") else chart  # made when near
+        page.locator(f"#{near}").scroll_into_view_if_needed()  # some draw only when near
         page.wait_for_selector(f"#{chart}[data-drawn]", timeout=30_000)
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(400)  # let plotly finish its transitions

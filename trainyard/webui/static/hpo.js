@@ -136,27 +136,31 @@
     field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
     if (!any) return;
     fillSelects();
-    // Top of the page first.
     await drawHeatmap();
-    await drawScatters();
-    await curvesDrawn.catch(() => null);  // one page of JavaScript: the curves go before it
-    queueParcoords();
+    await curvesDrawn.catch(() => null);  // one page of JavaScript: the top chart goes first
+    drawWhenNear(field("scatters"), drawScatters);
+    drawWhenNear(field("parcoords"), drawParcoords);
   }
 
-  // Parallel coordinates (WebGL: seconds to set up without a GPU) sit below the fold; they are
-  // drawn once scrolled near, with the latest data, so they never hold the charts above back.
-  const parcoordsNear = new Promise((resolve) => {
-    if (!("IntersectionObserver" in window)) { resolve(); return; }
-    const seen = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); resolve(); }
-    }, { rootMargin: "200px" });
-    seen.observe(field("parcoords"));
-  });
-  let parcoordsQueued = false;
-  function queueParcoords() {
-    if (parcoordsQueued) return;
-    parcoordsQueued = true;
-    parcoordsNear.then(() => { parcoordsQueued = false; return drawParcoords(); }).catch(() => null);
+  // The scatters and parallel coordinates sit below the first screen and cost seconds to draw
+  // on a 10,000-trial search without a GPU, so they are drawn (with the latest data) once the
+  // reader scrolls near them, never holding the charts above back.
+  function near(el) {
+    return new Promise((resolve) => {
+      if (!("IntersectionObserver" in window)) { resolve(); return; }
+      const seen = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) { seen.disconnect(); resolve(); }
+      }, { rootMargin: "200px" });
+      seen.observe(el);
+    });
+  }
+  const lazy = new Map();
+  function drawWhenNear(el, draw) {
+    let slot = lazy.get(el.id);
+    if (!slot) lazy.set(el.id, (slot = { near: near(el), queued: false }));
+    if (slot.queued) return;
+    slot.queued = true;
+    slot.near.then(() => { slot.queued = false; return draw(); }).catch(() => null);
   }
 
   // Every chart's data is its own request, drawn as soon as it arrives: the importance fit
