@@ -98,6 +98,11 @@ def _experiment_page(request: Request, experiment_id: int, name: str, tab: str) 
         with _ctx(request).db.session(read_only=True) as session:
             submitted = _reads.get_experiment(session, experiment_id).config_yaml
         config_yaml = submitted.strip() or yaml.safe_dump(exp.config, sort_keys=False)
+    if _user(request) is not None:
+        # Start the HPO tab's importance fit (and scikit-learn's ~2 s first import) from any
+        # tab of the experiment, while the browser paints: the HPO tab's request then finds it
+        # done (a cached fit costs one small query).
+        threading.Thread(target=_warm_importance, args=(_ctx(request), exp.id), daemon=True).start()
     return _page(
         request,
         name,
@@ -120,14 +125,7 @@ def trials(request: Request, experiment_id: int) -> Response:
 
 @router.get("/experiments/{experiment_id}/hpo", response_class=HTMLResponse)
 def hpo(request: Request, experiment_id: int) -> Response:
-    response = _experiment_page(request, experiment_id, "hpo.html", "hpo")
-    if response.status_code == 200:
-        # Start the importance fit (and scikit-learn's ~2 s first import) now, while the
-        # browser paints and fetches the other charts' data; its request then finds it done.
-        threading.Thread(
-            target=_warm_importance, args=(_ctx(request), experiment_id), daemon=True
-        ).start()
-    return response
+    return _experiment_page(request, experiment_id, "hpo.html", "hpo")
 
 
 def _warm_importance(ctx: ApiContext, experiment_id: int) -> None:
