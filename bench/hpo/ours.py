@@ -13,7 +13,14 @@ OPEN_ENDED = 1_000_000  # max_trials for searches the budget, not the trial coun
 
 
 def searcher_section(method: str, problem: Problem, workers: int, budget: float) -> dict[str, Any]:
-    """The `searcher:` section of method `method` (a key of `METHODS`) on `problem`."""
+    """The `searcher:` section of method `method` (a key of `METHODS`) on `problem`.
+
+    A `_tpe` suffix is the same method with `sampler: tpe` (hyperparameters drawn by TPE from
+    the results so far instead of uniformly).
+    """
+    if method.endswith("_tpe"):
+        section = searcher_section(method.removesuffix("_tpe"), problem, workers, budget)
+        return {**section, "sampler": "tpe"}
     rungs, divisor = problem.rungs, problem.divisor
     common: dict[str, Any] = {"max_concurrent_trials": workers}
     if method == "random":
@@ -132,5 +139,9 @@ METHODS = [
     "adaptive_aggressive",
     "adaptive_standard",
     "adaptive_conservative",
+    "random_tpe",
+    "asha_tpe",
+    "adaptive_aggressive_tpe",
+    "adaptive_standard_tpe",
     "pbt",
 ]

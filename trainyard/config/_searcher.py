@@ -16,6 +16,9 @@ from trainyard.config._length import Length
 from trainyard.config._problems import Problem, Section, problem_details, show
 
 LengthRule = Literal["required", "forbidden", "optional"]
+SamplerName = Literal["random", "tpe"]
+"""How new trials' hyperparameters are drawn: uniformly at random (Determined's way, the
+default) or by TPE from the results so far (`trainyard.searcher.TPESampler`)."""
 
 
 class _SearcherBase(Section):
@@ -84,6 +87,7 @@ class RandomSearcherConfig(_SearcherBase):
     name: Literal["random"] = "random"
     max_trials: int = Field(ge=1)
     max_concurrent_trials: int = Field(default=16, ge=0)
+    sampler: SamplerName = "random"
 
 
 class SyncHalvingSearcherConfig(_SearcherBase):
@@ -94,6 +98,7 @@ class SyncHalvingSearcherConfig(_SearcherBase):
     num_rungs: int = Field(ge=1)
     divisor: float = Field(default=4.0, gt=1, allow_inf_nan=False)
     max_concurrent_trials: int = Field(default=16, ge=0)
+    sampler: SamplerName = "random"
 
 
 class AsyncHalvingSearcherConfig(_SearcherBase):
@@ -104,6 +109,7 @@ class AsyncHalvingSearcherConfig(_SearcherBase):
     num_rungs: int = Field(ge=1)
     divisor: float = Field(default=4.0, gt=1, allow_inf_nan=False)
     max_concurrent_trials: int = Field(default=16, ge=0)
+    sampler: SamplerName = "random"
     stop_once: bool = False
 
 
@@ -117,6 +123,7 @@ class AdaptiveASHASearcherConfig(_SearcherBase):
     mode: Literal["aggressive", "standard", "conservative"] = "standard"
     bracket_rungs: list[Annotated[int, Field(ge=1)]] | None = None
     max_concurrent_trials: int = Field(default=16, ge=0)
+    sampler: SamplerName = "random"
     stop_once: bool = False
 
     @classmethod

@@ -32,6 +32,7 @@ from trainyard.searcher._preview import (
     preview_search,
 )
 from trainyard.searcher._random import RandomSearch, SingleSearch
+from trainyard.searcher._sampler import HParamSampler, TPESampler, UniformSampler
 from trainyard.searcher._sha import SyncHalving
 from trainyard.searcher._simulate import (
     SimulatedTrial,
@@ -52,6 +53,7 @@ __all__ = [
     "CustomSearcher",
     "ExitedReason",
     "GridSearch",
+    "HParamSampler",
     "HParamSpace",
     "Operation",
     "RandomSearch",
@@ -64,6 +66,8 @@ __all__ = [
     "SingleSearch",
     "Stop",
     "SyncHalving",
+    "TPESampler",
+    "UniformSampler",
     "ValidateAfter",
     "make_searcher",
     "preview_search",

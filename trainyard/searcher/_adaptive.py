@@ -22,6 +22,7 @@ from trainyard.searcher._common import Seed, check_non_negative, check_positive
 from trainyard.searcher._halving import HalvingBase
 from trainyard.searcher._ops import Create, ExitedReason, Operation, Shutdown
 from trainyard.searcher._rungs import Divisor, fitting_rungs
+from trainyard.searcher._sampler import HParamSampler, UniformSampler
 from trainyard.searcher._space import HParamSpace
 
 MODES = ("aggressive", "standard", "conservative")
@@ -85,7 +86,8 @@ class AdaptiveASHA(Searcher):
     """Several ASHA brackets run side by side; see the module docstring.
 
     With `stop_once` or `trial_driven` the brackets are `AsyncHalvingStopping`, else
-    `AsyncHalving`. Bracket i draws from its own generator, spawned from `seed`. Brackets that
+    `AsyncHalving`. Bracket i draws from its own generator, spawned from `seed`; all brackets
+    share one `sampler` (a learning one sees every bracket's results). Brackets that
     would get no trial are left out.
     """
 
@@ -104,6 +106,7 @@ class AdaptiveASHA(Searcher):
         trial_driven: bool = False,
         smaller_is_better: bool = True,
         seed: Seed = 0,
+        sampler: HParamSampler | None = None,
     ) -> None:
         exact = Divisor.of(divisor)
         check_positive("max_length", max_length)
@@ -113,6 +116,7 @@ class AdaptiveASHA(Searcher):
         concurrency = split_concurrency(max_concurrent_trials, len(rungs))
         seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         space = HParamSpace.of(hparam_space)
+        self.sampler: HParamSampler = sampler or UniformSampler()
         self.brackets: list[HalvingBase] = []
         for r, n, c, s in zip(rungs, trials, concurrency, seeds.spawn(len(rungs)), strict=True):
             if n == 0:
@@ -125,6 +129,8 @@ class AdaptiveASHA(Searcher):
                 "max_concurrent_trials": c,
                 "smaller_is_better": smaller_is_better,
                 "seed": s,
+                "sampler": self.sampler,
+                "shared_sampler": True,
             }
             if stop_once or trial_driven:
                 self.brackets.append(
@@ -193,13 +199,16 @@ class AdaptiveASHA(Searcher):
         return sum(b.progress() * b.max_trials for b in self.brackets) / total
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        data = {
             "owner": [list(pair) for pair in self.owner],
             "done": self.done,
             "failed": self.failed,
             "shut_down": self.shut_down,
             "brackets": [bracket.snapshot() for bracket in self.brackets],
         }
+        if self.sampler.learns:
+            data["sampler"] = self.sampler.dump()
+        return data
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         self.owner = [(int(b), int(local)) for b, local in snapshot["owner"]]
@@ -211,3 +220,5 @@ class AdaptiveASHA(Searcher):
         self.shut_down = bool(snapshot["shut_down"])
         for bracket, data in zip(self.brackets, snapshot["brackets"], strict=True):
             bracket.restore(data)
+        if self.sampler.learns:
+            self.sampler.load(snapshot.get("sampler", {}))

@@ -23,6 +23,7 @@ from trainyard.searcher._common import WORST, Seed
 from trainyard.searcher._halving import HalvingBase
 from trainyard.searcher._ops import Operation, ValidateAfter
 from trainyard.searcher._rungs import Rung
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 
 
@@ -44,6 +45,8 @@ class AsyncHalving(HalvingBase):
         max_concurrent_trials: int = 16,
         smaller_is_better: bool = True,
         seed: Seed = 0,
+        sampler: HParamSampler | None = None,
+        shared_sampler: bool = False,
     ) -> None:
         super().__init__(
             hparam_space,
@@ -54,6 +57,8 @@ class AsyncHalving(HalvingBase):
             max_concurrent_trials=max_concurrent_trials,
             smaller_is_better=smaller_is_better,
             seed=seed,
+            sampler=sampler,
+            shared_sampler=shared_sampler,
         )
         self.trial_rung: dict[int, int] = {}
         self.exited: set[int] = set()

@@ -21,6 +21,7 @@ from typing import Any
 from trainyard.searcher._common import WORST, Seed, decode_metric, encode_metric
 from trainyard.searcher._halving import HalvingBase
 from trainyard.searcher._ops import Operation, ValidateAfter
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 
 
@@ -52,6 +53,8 @@ class AsyncHalvingStopping(HalvingBase):
         trial_driven: bool = False,
         smaller_is_better: bool = True,
         seed: Seed = 0,
+        sampler: HParamSampler | None = None,
+        shared_sampler: bool = False,
     ) -> None:
         super().__init__(
             hparam_space,
@@ -62,6 +65,8 @@ class AsyncHalvingStopping(HalvingBase):
             max_concurrent_trials=max_concurrent_trials,
             smaller_is_better=smaller_is_better,
             seed=seed,
+            sampler=sampler,
+            shared_sampler=shared_sampler,
         )
         self.stop_once = stop_once
         self.trial_driven = trial_driven

@@ -18,6 +18,7 @@ from typing import Any
 from trainyard.searcher._base import Searcher
 from trainyard.searcher._common import Seed, make_rng, normalize, rng_state, set_rng_state
 from trainyard.searcher._ops import Close, ExitedReason, Operation, Shutdown, Stop
+from trainyard.searcher._sampler import HParamSampler, UniformSampler
 from trainyard.searcher._space import HParamSpace
 
 
@@ -82,7 +83,13 @@ class TrialLedger:
 
 
 class BuiltinSearch(Searcher):
-    """Base of the built-in methods; see the module docstring for the hooks."""
+    """Base of the built-in methods; see the module docstring for the hooks.
+
+    New trials' hyperparameters come from `_sample_hparams`, which asks `sampler` (uniform by
+    default). A sampler that `learns` is shown every normalized validation of the trials it
+    sampled. A `shared_sampler` belongs to a containing search (adaptive ASHA's brackets share
+    one), which then keeps it in its own snapshot.
+    """
 
     def __init__(
         self,
@@ -90,12 +97,27 @@ class BuiltinSearch(Searcher):
         *,
         smaller_is_better: bool,
         seed: Seed,
+        sampler: HParamSampler | None = None,
+        shared_sampler: bool = False,
     ) -> None:
         self.space = HParamSpace.of(hparam_space)
         self.smaller_is_better = smaller_is_better
         self.rng = make_rng(seed)
         self.ledger = TrialLedger()
         self.shut_down = False
+        self.sampler: HParamSampler = sampler or UniformSampler()
+        self.shared_sampler = shared_sampler
+        self.sampled: dict[int, list[Any]] = {}
+        """Open trials' hyperparameter values (in `space.params` order), kept for a learning
+        sampler."""
+
+    def _sample_hparams(self, request_id: int) -> dict[str, Any]:
+        """Hyperparameters for new trial `request_id`, from the sampler."""
+        hparams = self.sampler.sample(self.space, self.rng)
+        if self.sampler.learns:
+            flat = self.space.flat(hparams)
+            self.sampled[request_id] = [flat[p.keys] for p in self.space.params]
+        return hparams
 
     # --- hooks ----------------------------------------------------------------------------------
 
@@ -141,11 +163,13 @@ class BuiltinSearch(Searcher):
     ) -> list[Operation]:
         if not self.ledger.is_active(request_id):
             return []
-        return self._after(
-            self._validated(request_id, normalize(metric, self.smaller_is_better), int(length))
-        )
+        score = normalize(metric, self.smaller_is_better)
+        if request_id in self.sampled:
+            self.sampler.observe(self.sampled[request_id], int(length), score)
+        return self._after(self._validated(request_id, score, int(length)))
 
     def on_trial_closed(self, request_id: int) -> list[Operation]:
+        self.sampled.pop(request_id, None)
         was_closing = self.ledger.finish(request_id)
         if was_closing is None:
             return []
@@ -154,6 +178,7 @@ class BuiltinSearch(Searcher):
         return self._after(self._exited(request_id, False))
 
     def on_trial_exited_early(self, request_id: int, reason: ExitedReason) -> list[Operation]:
+        self.sampled.pop(request_id, None)
         was_closing = self.ledger.finish(request_id)
         if was_closing is None:
             return []
@@ -168,18 +193,26 @@ class BuiltinSearch(Searcher):
         return min(1.0, max(0.0, self._progress()))
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        data = {
             "rng": rng_state(self.rng),
             "ledger": self.ledger.dump(),
             "shut_down": self.shut_down,
             "method": self._dump(),
         }
+        if self.sampler.learns:
+            data["sampled"] = [[rid, values] for rid, values in self.sampled.items()]
+            if not self.shared_sampler:
+                data["sampler"] = self.sampler.dump()
+        return data
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         set_rng_state(self.rng, snapshot["rng"])
         self.ledger.load(snapshot["ledger"])
         self.shut_down = bool(snapshot["shut_down"])
         self._load(snapshot["method"])
+        self.sampled = {int(rid): list(values) for rid, values in snapshot.get("sampled", [])}
+        if self.sampler.learns and not self.shared_sampler:
+            self.sampler.load(snapshot.get("sampler", {}))
 
     def _after(self, ops: list[Operation]) -> list[Operation]:
         if not self.shut_down and not self.ledger.open and not self._more_work():

@@ -15,6 +15,7 @@ from trainyard.searcher._base import Searcher
 from trainyard.searcher._grid import GridSearch
 from trainyard.searcher._pbt import PBT
 from trainyard.searcher._random import RandomSearch, SingleSearch
+from trainyard.searcher._sampler import make_sampler
 from trainyard.searcher._sha import SyncHalving
 from trainyard.searcher._space import HParamSpace
 
@@ -66,6 +67,7 @@ def _random(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searc
         max_length=_length(c),
         max_trials=s.max_trials,
         max_concurrent_trials=s.max_concurrent_trials,
+        sampler=make_sampler(s.sampler),
         **_common(s, seed),
     )
 
@@ -76,6 +78,7 @@ def _halving(s: Any, c: ExperimentConfig, seed: int) -> dict[str, Any]:
         "max_trials": s.max_trials,
         "divisor": s.divisor,
         "max_concurrent_trials": s.max_concurrent_trials,
+        "sampler": make_sampler(s.sampler),
         **_common(s, seed),
     }
 

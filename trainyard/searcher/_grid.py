@@ -43,5 +43,5 @@ class GridSearch(ToCompletionSearch):
             seed=seed,
         )
 
-    def _next_hparams(self) -> dict[str, Any]:
+    def _next_hparams(self, request_id: int) -> dict[str, Any]:
         return self.space.grid_point(self.drawn)

@@ -9,6 +9,7 @@ from trainyard.searcher._builtin import BuiltinSearch
 from trainyard.searcher._common import Seed, check_non_negative, check_positive
 from trainyard.searcher._ops import Create, Operation, ValidateAfter
 from trainyard.searcher._rungs import Divisor, Rung, expected_total_length, rung_lengths
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 
 
@@ -30,8 +31,16 @@ class HalvingBase(BuiltinSearch):
         max_concurrent_trials: int,
         smaller_is_better: bool,
         seed: Seed,
+        sampler: HParamSampler | None = None,
+        shared_sampler: bool = False,
     ) -> None:
-        super().__init__(hparam_space, smaller_is_better=smaller_is_better, seed=seed)
+        super().__init__(
+            hparam_space,
+            smaller_is_better=smaller_is_better,
+            seed=seed,
+            sampler=sampler,
+            shared_sampler=shared_sampler,
+        )
         self.divisor = Divisor.of(divisor)
         self.max_trials = check_positive("max_trials", max_trials)
         lengths = rung_lengths(
@@ -70,7 +79,7 @@ class HalvingBase(BuiltinSearch):
 
     def _create(self, length: int) -> tuple[int, list[Operation]]:
         rid = self.ledger.create()
-        return rid, [Create(rid, self.space.sample(self.rng)), ValidateAfter(rid, length)]
+        return rid, [Create(rid, self._sample_hparams(rid)), ValidateAfter(rid, length)]
 
     def _progress(self) -> float:
         return self.trained / self.expected_length

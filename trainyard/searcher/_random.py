@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trainyard.searcher._common import Seed, check_positive
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 from trainyard.searcher._to_completion import ToCompletionSearch
 
@@ -29,6 +30,7 @@ class RandomSearch(ToCompletionSearch):
         max_concurrent_trials: int = 16,
         smaller_is_better: bool = True,
         seed: Seed = 0,
+        sampler: HParamSampler | None = None,
     ) -> None:
         super().__init__(
             hparam_space,
@@ -37,10 +39,11 @@ class RandomSearch(ToCompletionSearch):
             max_concurrent_trials=max_concurrent_trials,
             smaller_is_better=smaller_is_better,
             seed=seed,
+            sampler=sampler,
         )
 
-    def _next_hparams(self) -> dict[str, Any]:
-        return self.space.sample(self.rng)
+    def _next_hparams(self, request_id: int) -> dict[str, Any]:
+        return self._sample_hparams(request_id)
 
 
 class SingleSearch(RandomSearch):

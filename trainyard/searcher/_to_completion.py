@@ -9,6 +9,7 @@ from typing import Any
 from trainyard.searcher._builtin import BuiltinSearch
 from trainyard.searcher._common import Seed, check_non_negative, check_positive
 from trainyard.searcher._ops import Create, Operation, ValidateAfter
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 
 
@@ -31,8 +32,11 @@ class ToCompletionSearch(BuiltinSearch):
         max_concurrent_trials: int,
         smaller_is_better: bool,
         seed: Seed,
+        sampler: HParamSampler | None = None,
     ) -> None:
-        super().__init__(hparam_space, smaller_is_better=smaller_is_better, seed=seed)
+        super().__init__(
+            hparam_space, smaller_is_better=smaller_is_better, seed=seed, sampler=sampler
+        )
         self.max_length = check_positive("max_length", max_length)
         self.total = total
         self.max_concurrent_trials = check_non_negative(
@@ -42,8 +46,8 @@ class ToCompletionSearch(BuiltinSearch):
         self.completed = 0
 
     @abstractmethod
-    def _next_hparams(self) -> dict[str, Any]:
-        """Hyperparameters of the next trial (`self.drawn` of them were handed out before)."""
+    def _next_hparams(self, request_id: int) -> dict[str, Any]:
+        """Hyperparameters of trial `request_id` (`self.drawn` were handed out before it)."""
 
     def _start(self) -> list[Operation]:
         return self._fill()
@@ -53,7 +57,7 @@ class ToCompletionSearch(BuiltinSearch):
         ops: list[Operation] = []
         while len(self.ledger.open) < limit and self.ledger.counted < self.total:
             rid = self.ledger.create()
-            hparams = self._next_hparams()
+            hparams = self._next_hparams(rid)
             self.drawn += 1
             ops += [Create(rid, hparams), ValidateAfter(rid, self.max_length)]
         return ops

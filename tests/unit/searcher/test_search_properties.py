@@ -5,6 +5,8 @@ seeded random order, with NaN/inf metrics, late reports and early exits of every
 case: no rule of the driver is broken (no work for a closed trial, no length past max_length,
 sequential ids, one Shutdown), every trial ends, at most `max_trials` counted trials exist, and a
 snapshot taken at any event and restored through JSON gives the identical operation sequence.
+The methods that take a sampler are drawn with the uniform one and with TPE (which learns from
+the metrics, so its snapshot must carry what it has seen).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from trainyard.searcher import (
     Searcher,
     SingleSearch,
     SyncHalving,
+    TPESampler,
 )
 
 SPACE = {
@@ -67,6 +70,11 @@ def cases(draw: st.DrawFn) -> Case:
     rungs = draw(st.integers(1, 5))
     smaller = draw(st.booleans())
     seed = draw(st.integers(0, 2**32 - 1))
+    tpe = draw(st.booleans())
+
+    def sampler() -> TPESampler | None:
+        return TPESampler(n_startup=3, n_candidates=4) if tpe else None
+
     common: dict[str, Any] = {"smaller_is_better": smaller, "seed": seed}
     halving: dict[str, Any] = {
         "max_length": max_length,
@@ -92,20 +100,34 @@ def cases(draw: st.DrawFn) -> Case:
                 max_length=max_length,
                 max_trials=max_trials,
                 max_concurrent_trials=concurrency,
+                sampler=sampler(),
                 **common,
             ),
             max_length,
             max_trials,
         )
     if kind == "sha":
-        return Case(lambda: SyncHalving(SPACE, num_rungs=rungs, **halving), max_length, max_trials)
+        return Case(
+            lambda: SyncHalving(SPACE, num_rungs=rungs, sampler=sampler(), **halving),
+            max_length,
+            max_trials,
+        )
     if kind == "asha":
-        return Case(lambda: AsyncHalving(SPACE, num_rungs=rungs, **halving), max_length, max_trials)
+        return Case(
+            lambda: AsyncHalving(SPACE, num_rungs=rungs, sampler=sampler(), **halving),
+            max_length,
+            max_trials,
+        )
     if kind == "stopping":
         stop_once, trial_driven = draw(st.booleans()), draw(st.booleans())
         return Case(
             lambda: AsyncHalvingStopping(
-                SPACE, num_rungs=rungs, stop_once=stop_once, trial_driven=trial_driven, **halving
+                SPACE,
+                num_rungs=rungs,
+                stop_once=stop_once,
+                trial_driven=trial_driven,
+                sampler=sampler(),
+                **halving,
             ),
             max_length,
             max_trials,
@@ -115,7 +137,14 @@ def cases(draw: st.DrawFn) -> Case:
         mode = draw(st.sampled_from(["aggressive", "standard", "conservative"]))
         stop_once = draw(st.booleans())
         return Case(
-            lambda: AdaptiveASHA(SPACE, max_rungs=rungs, mode=mode, stop_once=stop_once, **halving),
+            lambda: AdaptiveASHA(
+                SPACE,
+                max_rungs=rungs,
+                mode=mode,
+                stop_once=stop_once,
+                sampler=sampler(),
+                **halving,
+            ),
             max_length,
             max_trials,
         )
@@ -182,7 +211,10 @@ def test_snapshot_and_restore_replay_exactly(
     assert repr(resumed.log) == repr(straight.log)
 
 
-@pytest.mark.parametrize("kind", ["stopping-trial-driven", "stopping", "sha", "asha", "pbt"])
+@pytest.mark.parametrize(
+    "kind",
+    ["stopping-trial-driven", "stopping", "sha", "asha", "pbt", "asha-tpe", "adaptive-tpe"],
+)
 def test_snapshot_mid_search_replays_each_method(kind: str) -> None:
     build: Callable[[], Searcher] = {
         "stopping-trial-driven": lambda: AsyncHalvingStopping(
@@ -193,6 +225,12 @@ def test_snapshot_mid_search_replays_each_method(kind: str) -> None:
         ),
         "sha": lambda: SyncHalving(SPACE, max_length=64, max_trials=12, num_rungs=3),
         "asha": lambda: AsyncHalving(SPACE, max_length=64, max_trials=12, num_rungs=3),
+        "asha-tpe": lambda: AsyncHalving(
+            SPACE, max_length=64, max_trials=12, num_rungs=3, sampler=TPESampler(n_startup=2)
+        ),
+        "adaptive-tpe": lambda: AdaptiveASHA(
+            SPACE, max_length=64, max_trials=12, max_rungs=3, sampler=TPESampler(n_startup=2)
+        ),
         "pbt": lambda: PBT(
             SPACE,
             population_size=6,

@@ -18,6 +18,10 @@ EXPECTED = {
     "CustomSearcher",
     "make_searcher",
     "HParamSpace",
+    # how new trials' hyperparameters are drawn
+    "HParamSampler",
+    "UniformSampler",
+    "TPESampler",
     # methods
     "SingleSearch",
     "GridSearch",
