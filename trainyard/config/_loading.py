@@ -120,5 +120,13 @@ def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def to_yaml(config: ExperimentConfig) -> str:
-    """The config as YAML text, fields in the documented order; loads back to an equal config."""
-    return yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True)
+    """The config as YAML text, fields in the documented order; loads back to an equal config.
+
+    Non-ASCII text is written as it is, unless PyYAML would garble it (it writes unicode line
+    breaks such as U+0085 raw inside quotes, and reads them back as spaces); then as escapes.
+    """
+    data = config_to_dict(config)
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    if yaml.safe_load(text) == data:
+        return text
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trainyard.config import (
@@ -192,6 +192,14 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
 
 @settings(max_examples=75, deadline=None)
 @given(configs())
+@example(
+    {  # PyYAML writes U+0085 (next line) raw with allow_unicode and reads it back as a space
+        "name": "nel",
+        "entrypoint": "model_def:Trial",
+        "hyperparameters": {"_": {"type": "const", "val": {"_": "\x85"}}},
+        "searcher": {"name": "single", "metric": "loss", "max_length": {"batches": 1}},
+    }
+)
 def test_any_valid_config_round_trips(raw: dict[str, Any]) -> None:
     config = load_experiment_config(raw)
     again = load_experiment_config(to_yaml(config))
