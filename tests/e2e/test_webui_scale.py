@@ -4,14 +4,18 @@ curves come packed and capped, and cached results follow the store as it changes
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 from ui_support import SeededSearch, StoreService, seed_search
 
 from trainyard.master.app import create_app
@@ -39,17 +43,44 @@ class Ui:
         return response.json()
 
 
-@pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def ui(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     data: Path = tmp_path_factory.mktemp("webui-scale")
-    settings = load_master_settings(None, env={}, data_dir=data, checkpoint_root=data / "c")
-    app = create_app(settings, service_factory=StoreService, announce=lambda _m: None)
-    with TestClient(app) as http:
-        db = app.state.ctx.db
-        search = seed_search(
-            db, n_trials=18, max_length=900, running=2, queued=2, with_extras=False
+    with _database_url(request.param) as url:
+        settings = load_master_settings(
+            None, env={}, data_dir=data, checkpoint_root=data / "c", **url
         )
-        yield Ui(http, settings.admin_token_path.read_text().strip(), db, search)
+        app = create_app(settings, service_factory=StoreService, announce=lambda _m: None)
+        with TestClient(app) as http:
+            db = app.state.ctx.db
+            search = seed_search(
+                db, n_trials=18, max_length=900, running=2, queued=2, with_extras=False
+            )
+            yield Ui(http, settings.admin_token_path.read_text().strip(), db, search)
+
+
+@contextmanager
+def _database_url(backend: str) -> Iterator[dict[str, str]]:
+    """{} for SQLite in the data dir; {"db_url": ...} for a fresh PostgreSQL schema."""
+    if backend == "sqlite":
+        yield {}
+        return
+    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset; run `bash scripts/ensure_postgres.sh`")
+    schema = f"ui_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in base else "?"
+        yield {"db_url": f"{base}{sep}options=-csearch_path%3D{schema}"}
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def _scores(ui: Ui) -> dict[int, float]:

@@ -384,8 +384,7 @@ def signed_in_context(browser: Browser, url: str, token: str) -> BrowserContext:
 def chart(page: Page, chart_id: str) -> list[dict[str, Any]]:
     """The plotly traces drawn in `#chart_id`, once it has been drawn (scrolled to first: charts
     below the fold may be drawn only when the reader gets near them)."""
-    # Scatters are made inside #scatters when it comes near, so scroll to the grid for them.
-    near = "scatters" if chart_id.startswith("scatter-") else chart_id
+    near = "scatters" if chart_id.startswith("scatter-") else chart_id  # made there when near
     page.locator(f"#{near}").scroll_into_view_if_needed()
     page.wait_for_selector(f"#{chart_id}[data-drawn]")
     data: list[dict[str, Any]] = page.evaluate(

@@ -59,7 +59,8 @@ def sql_page(
     total = session.scalar(select(func.count()).select_from(Trial).where(where)) or 0
     empty = column.is_(None)
     if key == "searcher_metric":  # the table shows NaN and ±inf as empty cells
-        empty = or_(empty, column != column, column == math.inf, column == -math.inf)
+        # NaN: SQLite stores NULL; PostgreSQL's NaN equals NaN and sorts above every number.
+        empty = or_(empty, column == math.nan, column == math.inf, column == -math.inf)
     query = (
         select(*_COLUMNS)
         .where(where)
