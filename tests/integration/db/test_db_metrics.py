@@ -9,7 +9,7 @@ import pytest
 from conftest import make_experiment, make_trials
 from sqlalchemy import select
 
-from trainyard.errors import NotFoundError
+from trainyard.errors import NotFoundError, TrainyardError
 from trainyard.master.db import Database, Experiment, Metric, Trial
 from trainyard.master.db import metrics as metrics_repo
 
@@ -174,3 +174,70 @@ def test_reports_for_an_unknown_trial_are_refused(db: Database) -> None:
 )
 def test_steps_level_is_the_number_of_trailing_zero_bits(steps: int, level: int) -> None:
     assert metrics_repo.steps_level(steps) == level
+
+
+def test_a_batch_repeating_steps_stores_each_steps_once_with_its_last_report(
+    db: Database,
+) -> None:
+    experiment = make_experiment(db)
+    (trial,) = make_trials(db, experiment.id, 1)
+    batch = [
+        {"steps": 1, "metrics": {"loss": 0.9}, "timestamp": 1.0},
+        {"steps": 2, "metrics": {"loss": 0.8}, "timestamp": 2.0},
+        {"steps": 1, "metrics": {"loss": 0.1}, "timestamp": 3.0},
+    ]
+    with db.session() as session:
+        assert metrics_repo.add_metrics(session, trial.id, "validation", batch) == 2
+    with db.session() as session:  # the same batch again: nothing new
+        assert metrics_repo.add_metrics(session, trial.id, "validation", batch) == 2
+    with db.session(read_only=True) as session:
+        rows = metrics_repo.trial_metrics(session, trial.id, "validation")
+        count = len(session.scalars(select(Metric.id).where(Metric.trial_id == trial.id)).all())
+    assert [(r.steps, r.metrics, r.timestamp) for r in rows] == [
+        (1, {"loss": 0.1}, 3.0),
+        (2, {"loss": 0.8}, 2.0),
+    ]
+    assert count == 2
+
+
+def test_values_round_trip_exactly_through_the_batch_encoding(db: Database) -> None:
+    experiment = make_experiment(db)
+    (trial,) = make_trials(db, experiment.id, 1)
+    metrics = {
+        "loss": 0.1 + 0.2,
+        "tiny": 1e-05,
+        "count": 2**53 + 1,
+        "text": "naïve ✓",
+        "nested": [1, {"a": None, "b": True}],
+    }
+    with db.session() as session:
+        metrics_repo.add_metrics(
+            session, trial.id, "validation", [{"steps": 2**62, "metrics": metrics}]
+        )
+    with db.session(read_only=True) as session:
+        (row,) = metrics_repo.trial_metrics(session, trial.id, "validation")
+        level = session.scalar(select(Metric.steps_level).where(Metric.trial_id == trial.id))
+    assert row.steps == 2**62 and level == 62
+    assert row.metrics == metrics
+
+
+def test_objects_loaded_in_the_session_see_the_new_summaries(db: Database) -> None:
+    experiment = make_experiment(db, metric="loss")
+    (trial,) = make_trials(db, experiment.id, 1)
+    with db.session() as session:
+        loaded_trial = session.get(Trial, trial.id)
+        loaded_experiment = session.get(Experiment, experiment.id)
+        assert loaded_trial is not None and loaded_experiment is not None
+        metrics_repo.add_metrics(session, trial.id, "validation", _reports(range(5, 8), 0.25))
+        assert loaded_trial.total_batches == 7
+        assert (loaded_trial.best_validation, loaded_trial.latest_validation) == (0.25, 0.25)
+        assert loaded_experiment.best_searcher_metric == 0.25
+        assert loaded_experiment.best_trial_id == trial.id
+
+
+@pytest.mark.parametrize("bad", [{"steps": -1, "metrics": {}}, {"steps": 2**63, "metrics": {}}])
+def test_steps_outside_the_stored_range_are_refused(db: Database, bad: dict[str, Any]) -> None:
+    experiment = make_experiment(db)
+    (trial,) = make_trials(db, experiment.id, 1)
+    with pytest.raises(TrainyardError, match="steps must be 0 to 2"), db.session() as session:
+        metrics_repo.add_metrics(session, trial.id, "training", [bad])
