@@ -3,19 +3,29 @@
     .venv/bin/python bench/master_scale.py                    # both DBs, 10,000 trials, 10M points
     .venv/bin/python bench/master_scale.py --points 1000000 --db sqlite     # a quicker run
 
+A point is one metric value (one point on one curve: trial, group, steps, metric name); each
+report the bench sends holds 2 values, so points/s = 2 x reports/s. The ingest target compares
+points/s.
+
 For each database (SQLite file, PostgreSQL from TRAINYARD_TEST_POSTGRES_URL or --postgres-url):
-1. Seeds, straight into the DB, one PAUSED experiment with `--trials` PAUSED trials and one
-   (terminated) allocation per trial whose token the "trials" use; nothing is scheduled.
+1. Seeds, straight into the DB, one PAUSED experiment with `--trials` PAUSED trials, one
+   (terminated) allocation per trial whose token the "trials" use, and `--val-points` validation
+   reports per trial (steps 10, 20, ...; the history the reads run on); nothing is scheduled.
 2. Starts a real master (`python -m trainyard.master.server`) on 127.0.0.1.
-3. Ingest: `--clients` processes POST `/api/v1/trials/{id}/metrics` batches of `--batch` reports
-   (90% training, 10% validation; a point = one report of 2 metric values) until `--points`
-   points are stored; prints points/s and the POST latency.
+3. Ingest: `--clients` processes POST `/api/v1/trials/{id}/metrics` as a Core API trial's sender
+   does when it reports training metrics every batch and validates every `--batch` batches:
+   training POSTs of `--batch` reports (the sender's cap is 500) and each validation report in a
+   POST of its own (the sender flushes at each validation), until about `--points` points are
+   sent. Bodies are encoded before the clock starts (on a cluster trials encode on their own
+   machines). Prints points/s, reports/s, POST latency and the master's CPU time per report
+   (steadier than wall-clock rates on a shared box).
 4. Reads (after ingest, `--reads` requests each, sequential): list the experiment's trials
    (100 per page, sorted by best metric), one random trial's training metrics (API default
    `max_points` 1000), the experiment's validation metrics (API defaults); p50/p95.
 Then the start latency of a 1-slot Core API trial on an idle SQLite master: experiment created
 (trial QUEUED) -> the trial's first training report (its own timestamp), `--starts` times.
 Targets: >= 50k points/s ingest, p95 < 200 ms, start latency <= 1.5 s. Not a test.
+`--profile` runs the master under cProfile (every thread) and prints its costliest calls.
 
 Measured 2026-11-23 on the shared 2-core dev box at load average 12-18 (other suites running),
 `--points 1000000 --clients 4 --starts 3 --reads 40`, 10,000 trials (90 training + 10 validation

@@ -115,3 +115,13 @@ def test_experiment_metrics_body_keeps_its_schema_with_infinities_as_strings(api
     ).json()
     assert loss["trials"] == [{"trial_id": third, "points": [[10, "-Infinity"], [20, 2.0]]}]
     assert all(math.isfinite(p[1]) for t in loss["trials"] for p in t["points"][1:])
+
+
+def test_the_openapi_document_describes_the_metrics_body(api: Api) -> None:
+    spec = api.http.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/trials/{trial_id}/metrics"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["properties"]["group"]["enum"] == ["training", "validation"]
+    report = schema["properties"]["reports"]["items"]
+    assert report["required"] == ["steps", "metrics"]
+    assert "$ref" not in json.dumps(schema)

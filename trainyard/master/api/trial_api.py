@@ -128,10 +128,24 @@ class MetricsIn(TypedDict):
 # The body is validated straight from its bytes by pydantic-core (no stdlib JSON decode, no
 # per-report model objects): the largest Python cost of ingest before the database.
 _METRICS_IN: TypeAdapter[MetricsIn] = TypeAdapter(MetricsIn)
+
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """`schema` with its local `$ref`s replaced by their definitions (OpenAPI has no `$defs`)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+_SCHEMA = _METRICS_IN.json_schema()
 _METRICS_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": _METRICS_IN.json_schema()}},
+        "content": {"application/json": {"schema": _inlined(_SCHEMA, _SCHEMA.get("$defs", {}))}},
     }
 }
 
