@@ -10,9 +10,11 @@ import numpy as np
 from bench.hpo.stats import Cell, MethodSummary, regret_curve
 
 HEADLINE_OURS = "ours:adaptive_standard"
+HEADLINE_OURS_TPE = "ours:adaptive_standard_tpe"
 PEER_PREFIXES = ("optuna:", "synetune:", "ray:")
 PLOTTED = [
     "ours:adaptive_standard",
+    "ours:adaptive_standard_tpe",
     "ours:asha",
     "ours:random",
     "ours:sha",
@@ -37,11 +39,11 @@ def best_peer(cell: Cell) -> MethodSummary | None:
     return min(peers, key=lambda s: (s.time_to_target[0], s.final_regret[0]))
 
 
-def headline_rows(cells: list[Cell]) -> list[list[str]]:
-    """Per cell: our adaptive ASHA against the best peer (time-to-target ratio, final regret)."""
+def headline_rows(cells: list[Cell], method: str = HEADLINE_OURS) -> list[list[str]]:
+    """Per cell: our `method` against the best peer (time-to-target ratio, final regret)."""
     rows = []
     for cell in cells:
-        ours, peer = cell.methods.get(HEADLINE_OURS), best_peer(cell)
+        ours, peer = cell.methods.get(method), best_peer(cell)
         if ours is None or peer is None:
             continue
         ratio = ours.time_to_target[0] / peer.time_to_target[0]

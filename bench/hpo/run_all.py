@@ -2,12 +2,15 @@
 
     python -m bench.hpo.run_all [--seeds 10] [--workers 4 16] [--budget-trainings 6]
                                 [--problems digits_mlp lcdb_letter ...] [--processes 2]
-                                [--no-realtime] [--report-only]
+                                [--no-realtime] [--report-only] [--methods ours:asha ...]
+                                [--merge]
 
 Every (problem, workers, method, seed) run is independent; they are spread over `--processes`
 processes. Raw traces go to `results/traces.json.gz`, so `--report-only` redraws tables and plots
-without running anything. The real wall-clock comparison (`realtime.py`) runs last unless
-`--no-realtime`; its own results file is reused when present and `--realtime-seconds 0`.
+without running anything; `--merge` runs only what `--methods` names and puts those runs in
+place of the stored ones (same method, problem, workers and seed). The real wall-clock
+comparison (`realtime.py`) runs last unless `--no-realtime`; its own results file is reused
+when present and `--realtime-seconds 0`.
 """
 
 from __future__ import annotations
@@ -118,6 +121,19 @@ def run_simulated(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def merged(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`stored` runs with `new` ones in place of those of the same (method, problem, workers,
+    seed); the commands that made them are both kept."""
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return row["method"], row["problem"], row["workers"], row["seed"]
+
+    fresh = {key(row) for row in new["runs"]}
+    runs = [row for row in stored["runs"] if key(row) not in fresh] + new["runs"]
+    command = f"{stored['command']}; then {new['command']}"
+    return {"command": command, "seconds": stored["seconds"] + new["seconds"], "runs": runs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -132,6 +148,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=[], help="e.g. ours:asha optuna:sha")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--merge", action="store_true", help="keep the stored runs of the rest")
     parser.add_argument("--no-realtime", action="store_true")
     parser.add_argument("--realtime-seconds", type=float, default=120.0)
     args = parser.parse_args()
@@ -147,6 +164,8 @@ def main() -> None:
         started = time.perf_counter()
         rows = run_simulated(args)
         payload = {"command": command, "seconds": time.perf_counter() - started, "runs": rows}
+        if args.merge and traces_file.exists():
+            payload = merged(json.loads(gzip.decompress(traces_file.read_bytes())), payload)
         traces_file.write_bytes(gzip.compress(json.dumps(payload).encode()))
     if not args.no_realtime and not args.report_only:
         from bench.hpo.realtime import run_realtime

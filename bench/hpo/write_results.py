@@ -12,7 +12,14 @@ from typing import Any
 
 from bench.hpo.claim import claim_row
 from bench.hpo.problems import Problem
-from bench.hpo.report import HEADLINE_HEADER, cell_table, headline_rows, plot_regret, table
+from bench.hpo.report import (
+    HEADLINE_HEADER,
+    HEADLINE_OURS_TPE,
+    cell_table,
+    headline_rows,
+    plot_regret,
+    table,
+)
 from bench.hpo.stats import summarise
 from bench.hpo.trace import RunTrace
 
@@ -64,6 +71,10 @@ def write_all(
         "budget; `reached` = share of seeds that reached it. Goal: ratio <= 0.8 and final "
         "regret no worse.\n\n",
         table(HEADLINE_HEADER, headline_rows(cells)),
+        "\n## The same with `sampler: tpe` (adaptive ASHA, standard mode)\n\n",
+        "Hyperparameters drawn by our TPE sampler instead of uniformly; same peers and targets."
+        "\n\n",
+        table(HEADLINE_HEADER, headline_rows(cells, HEADLINE_OURS_TPE)),
         "\n## Regret over time\n\n",
         *[f"![regret, {w} workers](regret_w{w}.png)\n\n" for w in workers],
         "## Every method, every cell\n\n",
@@ -105,6 +116,7 @@ def write_all(
     (RESULTS / "README.md").write_text("".join(parts))
     print(f"wrote {RESULTS / 'README.md'}")
     print(table(HEADLINE_HEADER, headline_rows(cells)))
+    print(table(HEADLINE_HEADER, headline_rows(cells, HEADLINE_OURS_TPE)))
 
 
 def _realtime_section(data: dict[str, Any]) -> str:
