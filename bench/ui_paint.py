@@ -22,14 +22,14 @@
    own plotly time.
 
 Last measured, 2026-11-24 on the 2-core dev box, 10,000 trials and 10,218,305 points (seeded in
-278 s, 36,800 points/s), another engineer's benchmarks sharing the cores:
+278 s, 36,800 points/s), another engineer's benchmarks sharing the cores (two runs, load 6-7):
 
-    load ~7     first paint cold/warm   first screen drawn cold/warm   all charts cold/warm
-    overview    1.06 / 0.32 s           4.5 / 3.0 s                    (same)
-    trials      0.75 / 0.30 s           1.06 / 0.34 s                  (same)
-    HPO         0.92 / 0.21 s           5.7 / 2.8 s                    15.6 / 14.5 s
+                first paint cold / warm   first screen drawn cold / warm   all charts cold / warm
+    overview    0.46-1.06 / 0.32-0.34 s   3.6-4.5 / 3.0-3.5 s              (same)
+    trials      0.34-0.75 / 0.29-0.30 s   0.44-1.06 / 0.34-0.56 s          (same)
+    HPO         0.92 / 0.21-0.36 s        5.0-5.7 / 2.8-3.6 s              15.6-16.6 / 12.8-14.5 s
     load ~3: first paint cold/warm overview 0.29 / 0.37 s, trials 0.26 / 0.21 s, HPO 0.34 /
-    0.47 s; HPO first screen 10.4 / 7.2 s before the scatters and parallel coordinates were
+    0.47 s; HPO charts all drawn 10.4 / 7.2 s before the scatters and parallel coordinates were
     deferred (they held the learning curves back).
 
 Of the HPO page's all-charts time, parallel coordinates take 3.8-12 s of plotly's own time
