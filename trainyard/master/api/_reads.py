@@ -253,11 +253,18 @@ def curves_json(name: str, group: str, series: Mapping[int, Sequence[tuple[int, 
     head = json.dumps({"name": name, "group": group}, separators=(",", ":"))[:-1]
     trials = ",".join(
         [
-            f'{{"trial_id":{trial_id},"points":[{",".join([_point(s, v) for s, v in points])}]}}'
+            f'{{"trial_id":{trial_id},"points":[{_points(points)}]}}'
             for trial_id, points in sorted(series.items())
         ]
     )
     return f'{head},"trials":[{trials}]}}'.encode()
+
+
+def _points(points: Sequence[tuple[int, float]]) -> str:
+    text = ",".join([f"[{steps},{value!r}]" for steps, value in points])
+    if "inf" in text:  # repr(inf) is not JSON: redo this (rare) curve point by point
+        text = ",".join([_point(steps, value) for steps, value in points])
+    return text
 
 
 def _point(steps: int, value: float) -> str:
