@@ -16,8 +16,9 @@ class TrainerOptions:
     """How the Trainer trains; every field can be given to `Trainer(...)` or set in config `data`.
 
     - `distributed`: "ddp" (default) or "fsdp" (FSDP2 `fully_shard` of each top-level child).
-    - `amp`: autocast + GradScaler; default on for CUDA, off on CPU (True on CPU autocasts to
-      bfloat16 without a scaler).
+    - `amp`: autocast; default on for CUDA, off on CPU.
+    - `amp_dtype`: "float16" (with a GradScaler; the default on CUDA) or "bfloat16" (no scaler
+      needed; the default on CPU, and the better choice on GPUs that have it).
     - `gradient_accumulation_steps`: optimizer step every k batches (loss divided by k).
       Checkpoints and preemption wait for the next optimizer step.
     - `clip_grad_norm`: clip the global gradient norm before each optimizer step.
@@ -31,6 +32,7 @@ class TrainerOptions:
 
     distributed: Strategy = "ddp"
     amp: bool = False
+    amp_dtype: str = "bfloat16"
     gradient_accumulation_steps: int = 1
     clip_grad_norm: float | None = None
     reporting_period: int = 100
@@ -53,6 +55,13 @@ class TrainerOptions:
             return data.get(name) if value is None else value
 
         amp = pick("amp")
+        amp_dtype = pick("amp_dtype")
+        if amp_dtype is None:
+            amp_dtype = "float16" if device.type == "cuda" else "bfloat16"
+        if amp_dtype not in ("float16", "bfloat16"):
+            raise ConfigError(
+                f"data.amp_dtype is {amp_dtype!r}; it must be 'float16' or 'bfloat16'"
+            )
         accumulation = _positive_int(
             pick("gradient_accumulation_steps"), 1, "gradient_accumulation_steps"
         )
@@ -62,6 +71,7 @@ class TrainerOptions:
         return cls(
             distributed=parse_strategy(pick("distributed")),
             amp=device.type == "cuda" if amp is None else bool(amp),
+            amp_dtype=amp_dtype,
             gradient_accumulation_steps=accumulation,
             clip_grad_norm=None if clip is None else float(clip),
             reporting_period=_positive_int(pick("reporting_period"), 100, "reporting_period"),

@@ -68,6 +68,7 @@ class Trainer:
         *,
         distributed: str | None = None,
         amp: bool | None = None,
+        amp_dtype: str | None = None,
         gradient_accumulation_steps: int | None = None,
         clip_grad_norm: float | None = None,
         reporting_period: int | None = None,
@@ -81,6 +82,7 @@ class Trainer:
         self._given = {
             "distributed": distributed,
             "amp": amp,
+            "amp_dtype": amp_dtype,
             "gradient_accumulation_steps": gradient_accumulation_steps,
             "clip_grad_norm": clip_grad_norm,
             "reporting_period": reporting_period,
@@ -116,18 +118,16 @@ class Trainer:
         self.trial = self.trial_cls(self.context)
         model = wrap_model(self.trial.build_model(), self.device, d.size, self.options.distributed)
         optimizer = self.trial.build_optimizer(model)
-        amp = self.options.amp
+        amp, amp_dtype = self.options.amp, getattr(torch, self.options.amp_dtype)
+        scaled = amp and amp_dtype == torch.float16  # bfloat16 keeps float32's range
         self.c = ckpt.Components(
             model=model,
             optimizer=optimizer,
             lr_scheduler=self.trial.build_lr_scheduler(optimizer),
-            scaler=torch.amp.GradScaler(
-                self.device.type, enabled=amp and self.device.type == "cuda"
-            ),
+            scaler=torch.amp.GradScaler(self.device.type, enabled=scaled),
             strategy=self.options.distributed,
             world_size=d.size,
         )
-        amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
         self._autocast: contextlib.AbstractContextManager[Any] = (
             torch.autocast(self.device.type, dtype=amp_dtype) if amp else contextlib.nullcontext()
         )

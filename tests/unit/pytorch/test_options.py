@@ -19,6 +19,8 @@ def test_defaults() -> None:
     assert options == TrainerOptions()
     assert (options.reporting_period, options.preemption_check_period) == (100, 1)
     assert TrainerOptions.resolve({}, None, CUDA).amp is True  # AMP by default on GPUs only
+    assert TrainerOptions.resolve({}, None, CUDA).amp_dtype == "float16"  # with a GradScaler
+    assert options.amp_dtype == "bfloat16"
     assert TrainerOptions.resolve({}, None, CPU, world_size=4).preemption_check_period is None
     assert (
         TrainerOptions.resolve({"preemption_check_period": 3}, None, CPU, 4).preemption_check_period
@@ -60,3 +62,10 @@ def test_local_runner_gives_each_rank_the_torchrun_environment() -> None:
     assert env["A"] == "1"
     assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"]) == ("1", "2", "1")
     assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("127.0.0.1", "29500")
+
+
+def test_amp_dtype_is_float16_or_bfloat16() -> None:
+    chosen = TrainerOptions.resolve({"amp_dtype": "bfloat16"}, {"amp_dtype": "float16"}, CUDA)
+    assert chosen.amp_dtype == "bfloat16"
+    with pytest.raises(ConfigError, match=r"data\.amp_dtype is 'fp8'; it must be 'float16' or"):
+        TrainerOptions.resolve({}, {"amp_dtype": "fp8"}, CPU)

@@ -183,6 +183,30 @@ def test_amp_on_cpu_autocasts_the_forward_pass(make_core: RunFactory) -> None:
     assert off.training[-1][1]["autocast"] == 0.0
 
 
+def test_float16_amp_runs_the_grad_scaler_path_and_resumes_it_exactly(
+    make_core: RunFactory,
+) -> None:
+    """The GPU recipe (float16 autocast, GradScaler, unscale before clipping) on the CPU."""
+    hp = {"probe_autocast": True}
+    options: dict[str, Any] = {"amp": True, "amp_dtype": "float16", "clip_grad_norm": 0.5}
+    straight = make_core(hp, run="straight", lengths=(9,))
+    expected = Trainer(TinyTrial, straight.ctx, reporting_period=1, tensorboard=False, **options)
+    done = final_state(straight, expected.fit().checkpoint)
+    scaler = done["grad_scaler"]
+    assert scaler["scale"] == 65536.0 and scaler["_growth_tracker"] == 9  # one update per step
+    assert all(m["autocast"] == 1.0 for _, m in straight.training)
+
+    first = make_core(hp, lengths=(9,), preempt_at_call=4)
+    assert Trainer(TinyTrial, first.ctx, tensorboard=False, **options).fit().preempted
+    second = make_core(hp, lengths=(9,))
+    resumed = final_state(
+        second, Trainer(TinyTrial, second.ctx, tensorboard=False, **options).fit().checkpoint
+    )
+    assert resumed["grad_scaler"] == scaler
+    for name, tensor in done["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+
+
 def test_tensorboard_event_files_per_trial(make_core: RunFactory, tmp_path: Any) -> None:
     core = make_core({}, lengths=(2,))
     Trainer(TinyTrial, core.ctx, run_dir=tmp_path / "tb").fit()
