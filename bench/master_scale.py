@@ -29,21 +29,19 @@ Targets: >= 50k points/s ingest, p95 < 200 ms, start latency <= 1.5 s. Not a tes
 
 Measured 2026-11-24 on the shared 2-core dev box, full size: `--trials 10000 --points 10000000
 --clients 4 --reads 20` (SQLite also `--starts 3`), 100 seeded validation reports per trial, then
-5,010,000 reports = 10,020,000 points sent in 20,000 POSTs. Other suites (a headless-browser
-run) kept the load average at 4-7 throughout, so these rates are the master's share of a busy box:
+5,010,000 reports = 10,020,000 points sent in 20,000 POSTs; latencies p50 / p95 in ms:
 
 | db | points/s (reports/s) | CPU/report | POST ms | list trials | trial metr. | exp. metr. |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| SQLite (load 6.4) | 32,854 (16,427) | 43.8 us | 49 / 140 | 20 / 24 | 18 / 25 | 177 / 249 |
-| PostgreSQL (load 5) | 25,996 (12,998) | 54.3 us | 68 / 170 | 23 / 35 | 22 / 42 | 375 / 527 |
+| SQLite (load 1.3-1.9) | 53,768 (26,884) | 38.3 us | 35 / 61 | 18 / 25 | 15 / 23 | 195 / 228 |
+| PostgreSQL (load <= 3.6) | 32,094 (16,047) | 48.4 us | 60 / 119 | 23 / 28 | 17 / 21 | 338 / 377 |
 
-(CPU/report: the master's; latencies are p50 / p95 in ms.)
-
-Start latency (queued -> first training report, 1-slot Core API trial): 0.89 / 0.94 / 1.29 s.
-At load ~1.6, `--db sqlite --trials 500 --points 1000000 --val-points 20 --starts 0`: 48,000 to
-54,200 points/s, 37.6-42.3 us of master CPU per report; the code before this bench's last
-changes (same command): 30,013 points/s, 64.6 us per report. The master is the bottleneck (one
-core busy); about 2 ms of each POST is the framework (a bare `/healthz` costs 2 ms of CPU here).
+(CPU/report: the master's. PostgreSQL's server shares the two cores with the master.)
+Start latency (queued -> first training report, 1-slot Core API trial): 0.91 / 0.91 / 1.10 s.
+Quiet, `--db sqlite --trials 500 --points 1000000 --val-points 20 --starts 0`: 63,740 points/s,
+31.5 us of master CPU per report (45,542 before the Prometheus middleware became plain ASGI;
+30,013 before this day's changes). The master is the bottleneck (one core busy). The
+experiment-wide read's largest part is one index seek per trial for its last point.
 """
 
 from __future__ import annotations
