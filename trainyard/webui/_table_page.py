@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from trainyard.config import flatten_hparams
 from trainyard.master.db import Experiment, Metric, Trial
-from trainyard.webui._tables import TrialRow, _finite, _number
+from trainyard.webui._tables import TRIAL_COLUMNS, TrialRow, trial_row
 
 __all__ = ["SQL_SORTS", "config_hparam_names", "sql_page"]
 
@@ -62,7 +62,7 @@ def sql_page(
         # NaN: SQLite stores NULL; PostgreSQL's NaN equals NaN and sorts above every number.
         empty = or_(empty, column == math.nan, column == math.inf, column == -math.inf)
     query = (
-        select(*_COLUMNS)
+        select(*TRIAL_COLUMNS)
         .where(where)
         .order_by(case((empty, 1), else_=0), column.desc() if descending else column, Trial.id)
         .limit(limit)
@@ -71,7 +71,7 @@ def sql_page(
     trials = session.execute(query).all()
     ids = [t[0] for t in trials]
     latest = _latest_validation(session, [*ids, *_ends(session, exp.id)])
-    rows = [_row(t, latest.get(t[0]) or {}) for t in trials]
+    rows = [trial_row(t, latest.get(t[0]) or {}) for t in trials]
     hparams = set(config_hparam_names(exp.config or {}))
     metrics = {name for m in latest.values() for name in m}
     for row in rows:
@@ -86,37 +86,6 @@ def _ends(session: Session, experiment_id: int, n: int = _NAME_SAMPLE) -> list[i
     first = session.scalars(select(Trial.id).where(where).order_by(Trial.id).limit(n)).all()
     last = session.scalars(select(Trial.id).where(where).order_by(Trial.id.desc()).limit(n)).all()
     return [*first, *last]
-
-
-_COLUMNS = (
-    Trial.id,
-    Trial.request_id,
-    Trial.state,
-    Trial.completed_length,
-    Trial.target_length,
-    Trial.restarts,
-    Trial.latest_validation,
-    Trial.best_validation,
-    Trial.exited_reason,
-    Trial.hparams,
-)
-
-
-def _row(t: Any, latest: dict[str, Any]) -> TrialRow:
-    tid, rid, state, length, target, restarts, last, best, reason, hparams = t
-    return TrialRow(
-        tid,
-        rid,
-        state,
-        max(length, 0),
-        target,
-        restarts,
-        _finite(last),
-        _finite(best),
-        reason,
-        flatten_hparams(hparams or {}),
-        {k: _number(v) for k, v in latest.items()},
-    )
 
 
 def _latest_validation(session: Session, trial_ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -68,48 +68,53 @@ class TrialTable:
         ]
 
 
+TRIAL_COLUMNS = (
+    Trial.id,
+    Trial.request_id,
+    Trial.state,
+    Trial.completed_length,
+    Trial.target_length,
+    Trial.restarts,
+    Trial.latest_validation,
+    Trial.best_validation,
+    Trial.exited_reason,
+    Trial.hparams,
+)
+"""The trial columns a table row is made of, in the order `trial_row` takes them."""
+
+
+def trial_row(t: Any, latest: dict[str, Any]) -> TrialRow:
+    """A table row from a `TRIAL_COLUMNS` result row and its latest validation metrics."""
+    tid, rid, state, length, target, restarts, last, best, reason, hparams = t
+    return TrialRow(
+        tid,
+        rid,
+        state,
+        max(length, 0),
+        target,
+        restarts,
+        _finite(last),
+        _finite(best),
+        reason,
+        flatten_hparams(hparams or {}),
+        {k: _number(v) for k, v in latest.items()},
+    )
+
+
 def trial_rows(session: Session, experiment_id: int) -> TrialTable:
     """Every trial of the experiment, oldest first, with its latest validation metrics."""
     trials = session.execute(
-        select(
-            Trial.id,
-            Trial.request_id,
-            Trial.state,
-            Trial.completed_length,
-            Trial.target_length,
-            Trial.restarts,
-            Trial.latest_validation,
-            Trial.best_validation,
-            Trial.exited_reason,
-            Trial.hparams,
-        )
-        .where(Trial.experiment_id == experiment_id)
-        .order_by(Trial.id)
+        select(*TRIAL_COLUMNS).where(Trial.experiment_id == experiment_id).order_by(Trial.id)
     ).all()
     latest = _latest_validation(session, experiment_id)
     hp_names: set[str] = set()
     metric_names: set[str] = set()
     rows: list[TrialRow] = []
-    for tid, rid, state, length, target, restarts, last, best, reason, hparams in trials:
-        hp = flatten_hparams(hparams or {})
-        metrics = {k: _number(v) for k, v in (latest.get(tid) or {}).items()}
-        hp_names.update(hp)
-        metric_names.update(metrics)
-        rows.append(
-            TrialRow(
-                tid,
-                rid,
-                state,
-                max(length, 0),
-                target,
-                restarts,
-                _finite(last),
-                _finite(best),
-                reason,
-                hp,
-                metrics,
-            )
-        )
+    for t in trials:
+        row = trial_row(t, latest.get(t[0]) or {})
+        hp_names.update(row.hp)
+        metric_names.update(row.m)
+        rows.append(row)
     return TrialTable(sorted(hp_names), sorted(metric_names), rows)
 
 
