@@ -4,10 +4,8 @@ curves come packed and capped, and cached results follow the store as it changes
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from postgres_schema import postgres_schema_url
 from ui_support import SeededSearch, StoreService, seed_search
 
 from trainyard.master.app import create_app
@@ -67,20 +65,8 @@ def _database_url(backend: str) -> Iterator[dict[str, str]]:
     if backend == "sqlite":
         yield {}
         return
-    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset; run `bash scripts/ensure_postgres.sh`")
-    schema = f"ui_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    try:
-        sep = "&" if "?" in base else "?"
-        yield {"db_url": f"{base}{sep}options=-csearch_path%3D{schema}"}
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema_url("ui") as url:
+        yield {"db_url": url}
 
 
 def _scores(ui: Ui) -> dict[int, float]:

@@ -6,38 +6,25 @@ scripts/test_env.sh after scripts/ensure_postgres.sh); each test gets its own fr
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from postgres_schema import postgres_schema_url
 
 from trainyard.master.db import Database
 from trainyard.master.db import experiments as experiments_repo
 from trainyard.master.db import trials as trials_repo
 from trainyard.master.db.models import Experiment, Trial
 
-POSTGRES_URL = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
-
 
 def _postgres_database() -> Iterator[Database]:
-    if not POSTGRES_URL:
-        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset; run `bash scripts/ensure_postgres.sh`")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    db = Database(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema_url("t") as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
