@@ -53,6 +53,8 @@ def test_a_database_made_by_revision_0001_upgrades_and_keeps_its_data(tmp_path: 
         trial = session.scalars(select(Trial)).one()
         rows = metrics_repo.trial_metrics(session, trial.id, "training")
         assert [r.steps for r in rows] == list(range(1, 11))
+        # 0003 filled the new summary column from the stored validation report.
+        assert (trial.last_validation_steps, trial.latest_validation) == (10, 0.25)
         (ckpt,) = checkpoints_repo.list_checkpoints(session, trial_id=trial.id)
         assert ckpt.metrics == {"loss": 0.25, "acc": "NaN"}
         assert [line.line for line in logs_repo.trial_logs(session, trial.id)] == [

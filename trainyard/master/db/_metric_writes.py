@@ -188,13 +188,23 @@ def store_rows(
 
 
 _TOTAL_BATCHES = "UPDATE trials SET total_batches = {p} WHERE id = {p} AND total_batches < {p}"
+# Every SET expression sees the row as it was: latest_validation and last_validation_steps move
+# together, only forward (a report resent at the same steps replaces the value).
 _VALIDATED = (
     "UPDATE trials SET "
     "total_batches = CASE WHEN total_batches < {p} THEN {p} ELSE total_batches END, "
-    "latest_validation = CASE WHEN {p} = 1 THEN CAST({p} AS DOUBLE PRECISION) "
-    "ELSE latest_validation END, "
+    "latest_validation = CASE WHEN last_validation_steps IS NULL OR last_validation_steps <= {p} "
+    "THEN CAST({p} AS DOUBLE PRECISION) ELSE latest_validation END, "
+    "last_validation_steps = CASE WHEN last_validation_steps IS NULL "
+    "OR last_validation_steps < {p} THEN {p} ELSE last_validation_steps END, "
     "best_validation = CASE WHEN {p} = 1 AND (best_validation IS NULL OR best_validation "
     "{cmp} {p}) THEN CAST({p} AS DOUBLE PRECISION) ELSE best_validation END WHERE id = {p}"
+)
+_VALIDATION_SUMMARIES = (
+    "total_batches",
+    "latest_validation",
+    "last_validation_steps",
+    "best_validation",
 )
 _EXPERIMENT_BEST = (
     "UPDATE experiments SET best_searcher_metric = {p}, best_trial_id = {p} WHERE id = {p} "
@@ -205,9 +215,9 @@ _EXPERIMENT_BEST = (
 def update_summaries(
     session: Session, trial_id: int, owner: Owner, validation: bool, rows: Sequence[Row]
 ) -> None:
-    """Trial.total_batches, and for validation rows Trial.latest/best_validation and the
-    experiment's best (NaN is never best). Conditional UPDATEs: correct under concurrent ingest
-    without reading first."""
+    """Trial.total_batches, and for validation rows Trial.latest/best_validation,
+    Trial.last_validation_steps and the experiment's best (NaN is never best). Conditional
+    UPDATEs: correct under concurrent ingest and out-of-order batches without reading first."""
     conn = session.connection()
     dialect = conn.dialect.name
     max_steps = max(row[0] for row in rows)
@@ -220,10 +230,13 @@ def update_summaries(
     smaller = owner.smaller_is_better
     best = (min(candidates) if smaller else max(candidates)) if candidates else None
     cmp = ">" if smaller else "<"
-    has_latest, has_best = int(latest is not None), int(best is not None)
-    params = (max_steps, max_steps, has_latest, latest, has_best, best, best, trial_id)
+    has_best = int(best is not None)
+    params = (
+        *(max_steps, max_steps, max_steps, latest, max_steps, max_steps),
+        *(has_best, best, best, trial_id),
+    )
     conn.exec_driver_sql(_sql(_VALIDATED, dialect).replace("{cmp}", cmp), params)
-    _refresh(session, Trial, trial_id, ("total_batches", "latest_validation", "best_validation"))
+    _refresh(session, Trial, trial_id, _VALIDATION_SUMMARIES)
     if best is not None:
         sql = _sql(_EXPERIMENT_BEST, dialect).replace("{cmp}", cmp)
         conn.exec_driver_sql(sql, (best, trial_id, owner.experiment_id, best))

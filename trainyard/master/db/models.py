@@ -168,6 +168,9 @@ class Trial(Base):
     best_checkpoint_uuid: Mapped[str | None] = mapped_column(String(64), default=None)
     best_validation: Mapped[float | None] = mapped_column(Float, default=None)
     latest_validation: Mapped[float | None] = mapped_column(Float, default=None)
+    """Searcher metric of the validation report with the most steps (None if it had none)."""
+    last_validation_steps: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """Greatest steps of the trial's validation reports; None before the first."""
     created_at: Mapped[float] = mapped_column(Float)
     started_at: Mapped[float | None] = mapped_column(Float, default=None)
     ended_at: Mapped[float | None] = mapped_column(Float, default=None)
