@@ -130,7 +130,7 @@ def experiment_metrics(
     )
     # Core rows on the session's connection: this loop handles up to ~2 x max_total_points rows,
     # where ORM row processing would cost more than the query.
-    with _gc_paused():
+    with _gc_paused(), _index_scans(session):
         return _experiment_curves(
             session,
             experiment_id,
@@ -151,6 +151,23 @@ def _json_value(dialect: str, name: str) -> Any:
     if dialect == "sqlite" and '"' not in name and "\\" not in name:
         return func.json_extract(Metric.metrics, f'$."{name}"')
     return Metric.metrics[name]
+
+
+@contextmanager
+def _index_scans(session: Session) -> Iterator[None]:
+    """On PostgreSQL, no sequential scans within: the covering index always serves these reads,
+    but right after a burst of ingest the planner's statistics can still describe a table of
+    mostly validation rows and it would read the whole table (85 ms instead of ~5 ms for 11,000
+    rows of a 511,000-row table, measured before autoanalyze caught up)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("RESET enable_seqscan")
 
 
 @contextmanager
