@@ -73,20 +73,26 @@ def test_a_unit_of_work_commits_all_or_nothing(db: Database) -> None:
         assert experiments_repo.get_experiment(session, experiment.id).name == "exp"
 
 
-def test_deleting_an_experiment_cascades_to_its_rows(db: Database) -> None:
+def test_deleting_an_experiment_deletes_its_rows_and_no_other_experiments(db: Database) -> None:
+    kept = make_experiment(db)
     experiment = make_experiment(db)
-    (trial,) = make_trials(db, experiment.id, 1)
-    with db.session() as session:
-        metrics_repo.add_metrics(
-            session, trial.id, "training", [{"steps": 1, "metrics": {"loss": 1}, "timestamp": 0}]
-        )
-        logs_repo.add_logs(session, trial.id, [{"line": "x", "timestamp": 1.0}])
-        checkpoints_repo.register_checkpoint(session, trial.id, uuid="c1", steps_completed=1)
+    for exp in (kept, experiment):
+        (trial,) = make_trials(db, exp.id, 1)
+        with db.session() as session:
+            report = {"steps": 1, "metrics": {"loss": 1}, "timestamp": 0}
+            metrics_repo.add_metrics(session, trial.id, "training", [report])
+            metrics_repo.add_metrics(session, trial.id, "validation", [report])
+            logs_repo.add_logs(session, trial.id, [{"line": "x", "timestamp": 1.0}])
+            checkpoints_repo.register_checkpoint(
+                session, trial.id, uuid=f"c{exp.id}", steps_completed=1
+            )
     with db.session() as session:
         experiments_repo.delete_experiment(session, experiment.id)
     with db.session(read_only=True) as session:
         for table in ("trials", "metrics", "logs", "checkpoints", "model_definitions"):
-            assert session.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+            left = session.scalar(text(f"SELECT count(*) FROM {table}"))
+            assert left == (2 if table == "metrics" else 1), table
+        assert session.scalar(text("SELECT DISTINCT experiment_id FROM metrics")) == kept.id
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

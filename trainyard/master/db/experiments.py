@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from trainyard.errors import InvalidTransitionError, NotFoundError, TrainyardError
 from trainyard.master.db._common import get_or_raise, now
-from trainyard.master.db.models import Experiment, ModelDefinition
+from trainyard.master.db.models import Experiment, Metric, ModelDefinition
 from trainyard.master.states import ExperimentState
 
 __all__ = [
@@ -251,10 +251,11 @@ def save_searcher_snapshot(
 
 
 def delete_experiment(session: Session, experiment_id: int) -> None:
-    """Delete the experiment and, by cascade, its trials, metrics, checkpoints rows and logs.
+    """Delete the experiment, its metrics and, by cascade, its trials, checkpoint rows and logs.
 
     Checkpoint files are the caller's to remove (before this, from `checkpoints.list_*`).
     """
     experiment = get_experiment(session, experiment_id)
+    session.execute(delete(Metric).where(Metric.experiment_id == experiment_id))
     session.delete(experiment)
     session.flush()

@@ -235,8 +235,11 @@ class Metric(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
-    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    trial_id: Mapped[int] = mapped_column(Integer)
+    """Not a foreign key (nor `experiment_id`): checking them cost every ingested row
+    (migration 0004); ingest reads the trial in its transaction and `delete_experiment`
+    deletes the experiment's rows."""
+    experiment_id: Mapped[int] = mapped_column(Integer)
     """Denormalized from the trial so experiment-wide reads use one index."""
     group: Mapped[str] = mapped_column("metric_group", String(32))
     steps: Mapped[int] = mapped_column(BigInteger)
