@@ -10,14 +10,14 @@ last, ties by trial id, the searcher metric best first in the searcher's directi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from trainyard.config import flatten_hparams
-from trainyard.master.db import Experiment, Metric, Trial
+from trainyard.master.db import Experiment, Trial
+from trainyard.master.db import metrics as metrics_repo
 from trainyard.webui._tables import TRIAL_COLUMNS, TrialRow, trial_row
 
 __all__ = ["SQL_SORTS", "config_hparam_names", "sql_page"]
@@ -70,7 +70,7 @@ def sql_page(
     )
     trials = session.execute(query).all()
     ids = [t[0] for t in trials]
-    latest = _latest_validation(session, [*ids, *_ends(session, exp.id)])
+    latest = metrics_repo.last_validations(session, trial_ids=[*ids, *_ends(session, exp.id)])
     rows = [trial_row(t, latest.get(t[0]) or {}) for t in trials]
     hparams = set(config_hparam_names(exp.config or {}))
     metrics = {name for m in latest.values() for name in m}
@@ -86,23 +86,6 @@ def _ends(session: Session, experiment_id: int, n: int = _NAME_SAMPLE) -> list[i
     first = session.scalars(select(Trial.id).where(where).order_by(Trial.id).limit(n)).all()
     last = session.scalars(select(Trial.id).where(where).order_by(Trial.id.desc()).limit(n)).all()
     return [*first, *last]
-
-
-def _latest_validation(session: Session, trial_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """{trial id: metrics of its validation with the most steps}, one index seek per trial."""
-    ids = list(trial_ids)
-    if not ids:
-        return {}
-    other = aliased(Metric)
-    last_steps = (
-        select(func.max(other.steps))
-        .where(other.trial_id == Metric.trial_id, other.group == "validation")
-        .scalar_subquery()
-    )
-    query = select(Metric.trial_id, Metric.metrics).where(
-        Metric.trial_id.in_(ids), Metric.group == "validation", Metric.steps == last_steps
-    )
-    return {tid: metrics or {} for tid, metrics in session.execute(query)}
 
 
 def config_hparam_names(config: dict[str, Any]) -> list[str]:

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from trainyard.config import flatten_hparams
 from trainyard.errors import ConfigError
-from trainyard.master.db import Metric, Trial
+from trainyard.master.db import Trial
+from trainyard.master.db import metrics as metrics_repo
 
 __all__ = ["TrialRow", "TrialTable", "parse_filter", "select_rows", "trial_rows"]
 
@@ -106,7 +107,7 @@ def trial_rows(session: Session, experiment_id: int) -> TrialTable:
     trials = session.execute(
         select(*TRIAL_COLUMNS).where(Trial.experiment_id == experiment_id).order_by(Trial.id)
     ).all()
-    latest = _latest_validation(session, experiment_id)
+    latest = metrics_repo.last_validations(session, experiment_id=experiment_id)
     hp_names: set[str] = set()
     metric_names: set[str] = set()
     rows: list[TrialRow] = []
@@ -116,27 +117,6 @@ def trial_rows(session: Session, experiment_id: int) -> TrialTable:
         metric_names.update(row.m)
         rows.append(row)
     return TrialTable(sorted(hp_names), sorted(metric_names), rows)
-
-
-def _latest_validation(session: Session, experiment_id: int) -> dict[int, dict[str, Any]]:
-    other = aliased(Metric)
-    last_steps = (
-        select(func.max(other.steps))
-        .where(other.trial_id == Trial.id, other.group == "validation")
-        .correlate(Trial)
-        .scalar_subquery()
-    )
-    lasts = (
-        select(Trial.id.label("tid"), last_steps.label("last"))
-        .where(Trial.experiment_id == experiment_id)
-        .subquery()
-    )
-    query = (
-        select(Metric.trial_id, Metric.metrics)
-        .join(lasts, and_(Metric.trial_id == lasts.c.tid, Metric.steps == lasts.c.last))
-        .where(Metric.group == "validation")
-    )
-    return {tid: metrics or {} for tid, metrics in session.execute(query)}
 
 
 def _number(value: Any) -> float | None:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import make_experiment, make_trials
-from sqlalchemy import select, text
+from postgres_schema import postgres_schema_url
+from sqlalchemy import create_engine, select, text
 
 from trainyard.errors import TrainyardError
 from trainyard.master.db import Database, Experiment, Trial
 from trainyard.master.db import checkpoints as checkpoints_repo
+from trainyard.master.db import database as database_module
 from trainyard.master.db import experiments as experiments_repo
 from trainyard.master.db import logs as logs_repo
 from trainyard.master.db import metrics as metrics_repo
@@ -93,6 +95,26 @@ def test_deleting_an_experiment_deletes_its_rows_and_no_other_experiments(db: Da
             left = session.scalar(text(f"SELECT count(*) FROM {table}"))
             assert left == (2 if table == "metrics" else 1), table
         assert session.scalar(text("SELECT DISTINCT experiment_id FROM metrics")) == kept.id
+
+
+@pytest.mark.postgres
+def test_a_pooled_postgres_connection_killed_while_idle_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server ends an idle pooled connection (restart, idle timeout): the next unit of work
+    still runs, on a new connection."""
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with postgres_schema_url("ping") as url:
+        db = Database(url)
+        with db.session(read_only=True) as session:
+            first = session.scalar(text("SELECT pg_backend_pid()"))
+        killer = create_engine(url)
+        with killer.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        killer.dispose()
+        with db.session(read_only=True) as session:
+            assert session.scalar(text("SELECT pg_backend_pid()")) not in (None, first)
+        db.dispose()
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ import random
 from typing import Any
 
 from conftest import make_experiment, make_trials
+from sqlalchemy import select
 
-from trainyard.master.db import Database, Trial
+from trainyard.master.db import Database, Experiment, Metric, Trial
+from trainyard.master.db import _metric_writes as _writes
 from trainyard.master.db import metrics as metrics_repo
 
 
@@ -24,9 +26,9 @@ def _summary(db: Database, trial_id: int) -> tuple[int | None, float | None]:
         return trial.last_validation_steps, trial.latest_validation
 
 
-def test_latest_validation_follows_the_report_with_the_most_steps(db: Database) -> None:
+def test_the_latest_validation_is_the_report_with_the_most_steps(db: Database) -> None:
     experiment = make_experiment(db)
-    (trial,) = make_trials(db, experiment.id, 1)
+    trial, silent = make_trials(db, experiment.id, 2)  # `silent` never validates
     assert _summary(db, trial.id) == (None, None)
     _validate(db, trial.id, (30, 0.3))
     _validate(db, trial.id, (20, 0.2))  # late, out of order: not the latest
@@ -35,6 +37,11 @@ def test_latest_validation_follows_the_report_with_the_most_steps(db: Database) 
     assert _summary(db, trial.id) == (30, 0.35)
     _validate(db, trial.id, (50, 0.5), (40, 0.4))  # within a batch, too, the most steps wins
     assert _summary(db, trial.id) == (50, 0.5)
+    with db.session(read_only=True) as session:
+        expected = {trial.id: {"loss": 0.5}}
+        assert metrics_repo.last_validations(session, experiment_id=experiment.id) == expected
+        assert metrics_repo.last_validations(session, trial_ids=[trial.id, silent.id]) == expected
+        assert metrics_repo.last_validations(session, trial_ids=[]) == {}
     _validate(db, trial.id, (60, None))  # no searcher metric in the last report
     assert _summary(db, trial.id) == (60, None)
     with db.session(read_only=True) as session:
@@ -68,3 +75,22 @@ def test_the_searcher_metric_read_equals_reading_the_same_metric_from_the_report
                 )
                 assert by_column == by_name
     assert any(len(points) > 3 for points in by_column.values())
+
+
+def test_a_wrong_cached_owner_costs_a_reload_never_a_wrong_row(db: Database) -> None:
+    """Ingest remembers each trial's experiment per connection. If that memory is wrong (SQLite
+    reuses a deleted trial's id), the rows still get the trial's real experiment and metric."""
+    other = make_experiment(db, metric="loss")
+    experiment = make_experiment(db, metric="acc", smaller_is_better=False)
+    (trial,) = make_trials(db, experiment.id, 1)
+    with db.session() as session:
+        owners = session.connection().info.setdefault(_writes._OWNERS_KEY, {})
+        owners[trial.id] = _writes.Owner(other.id, "loss", True)
+        report = {"steps": 5, "metrics": {"acc": 0.9, "loss": 0.1}, "timestamp": 0.0}
+        metrics_repo.add_metrics(session, trial.id, "validation", [report])
+        assert owners[trial.id] == _writes.Owner(experiment.id, "acc", False)
+    with db.session(read_only=True) as session:
+        row = session.execute(select(Metric.experiment_id, Metric.searcher_metric)).one()
+        assert tuple(row) == (experiment.id, 0.9)
+        assert session.get(Experiment, other.id).best_trial_id is None  # type: ignore[union-attr]
+        assert session.get(Experiment, experiment.id).best_trial_id == trial.id  # type: ignore[union-attr]

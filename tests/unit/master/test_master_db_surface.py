@@ -20,6 +20,7 @@ def test_metrics_repository_surface() -> None:
         "MetricRow",
         "add_metrics",
         "experiment_metrics",
+        "last_validations",
         "metric_names",
         "steps_level",
         "to_float",

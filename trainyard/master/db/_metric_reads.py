@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session, aliased
 from trainyard.errors import TrainyardError
 from trainyard.master.db.models import Metric, Trial
 
-__all__ = ["MetricRow", "experiment_metrics", "metric_names", "to_float", "trial_metrics"]
+__all__ = [
+    "MetricRow",
+    "experiment_metrics",
+    "last_validations",
+    "metric_names",
+    "to_float",
+    "trial_metrics",
+]
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -331,3 +338,24 @@ def metric_names(
     for metrics in session.scalars(query):
         names.update(metrics)
     return sorted(names)
+
+
+def last_validations(
+    session: Session, *, experiment_id: int | None = None, trial_ids: Sequence[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """{trial id: metrics of its validation report with the most steps} for an experiment's
+    trials or the given ones (trials without validations left out): one unique-index lookup
+    per trial, as its last validation steps are on the trial row."""
+    query = select(Metric.trial_id, Metric.metrics).join(
+        Trial,
+        and_(
+            Metric.trial_id == Trial.id,
+            Metric.group == "validation",
+            Metric.steps == Trial.last_validation_steps,
+        ),
+    )
+    if experiment_id is not None:
+        query = query.where(Trial.experiment_id == experiment_id)
+    if trial_ids is not None:
+        query = query.where(Trial.id.in_(list(trial_ids)))
+    return {trial_id: metrics or {} for trial_id, metrics in session.execute(query)}

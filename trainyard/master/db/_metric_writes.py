@@ -26,6 +26,7 @@ from trainyard.master.db.models import Experiment, Trial
 __all__ = [
     "Owner",
     "Row",
+    "cached_owner",
     "coerce",
     "dumps",
     "has_checkpoints",
@@ -43,10 +44,11 @@ Row = tuple[int, int, Mapping[str, Any], float | None, float]
 
 
 class Owner(NamedTuple):
+    """What ingest needs of a trial's experiment; fixed for the trial's life."""
+
     experiment_id: int
     searcher_metric: str
     smaller_is_better: bool
-    restarts: int
 
 
 def _sql(template: str, dialect: str) -> str:
@@ -55,19 +57,37 @@ def _sql(template: str, dialect: str) -> str:
 
 
 _OWNER = (
-    "SELECT t.experiment_id, e.searcher_metric, e.smaller_is_better, t.restarts "
+    "SELECT t.experiment_id, e.searcher_metric, e.smaller_is_better "
     "FROM trials AS t JOIN experiments AS e ON e.id = t.experiment_id WHERE t.id = {p}"
 )
+_OWNERS_KEY = "trainyard_metric_owners"
+_OWNERS_MAX = 100_000
+
+
+def cached_owner(session: Session, trial_id: int) -> Owner | None:
+    """The trial's `Owner` as last loaded on this database connection, if it was.
+
+    A hint, not a fact: the trial may since have been deleted and its id reused (SQLite reuses
+    the largest ids). `update_summaries` checks it in the same statement that updates the trial,
+    so a wrong hint costs a reload, never a wrong row.
+    """
+    owners = session.connection().info.get(_OWNERS_KEY)
+    return None if owners is None else owners.get(trial_id)
 
 
 def load_owner(session: Session, trial_id: int) -> Owner | None:
-    """The trial's experiment, searcher metric, direction and restarts; None if no such trial."""
+    """The trial's experiment, searcher metric and direction (cached on the connection for
+    `cached_owner`); None if there is no such trial."""
     conn = session.connection()
     row = conn.exec_driver_sql(_sql(_OWNER, conn.dialect.name), (trial_id,)).first()
+    owners: dict[int, Owner] = conn.info.setdefault(_OWNERS_KEY, {})
     if row is None:
+        owners.pop(trial_id, None)
         return None
-    experiment_id, metric, smaller, restarts = row
-    return Owner(experiment_id, metric, bool(smaller), restarts)
+    if len(owners) >= _OWNERS_MAX:
+        owners.clear()
+    owners[trial_id] = owner = Owner(row[0], row[1], bool(row[2]))
+    return owner
 
 
 def rows_of(reports: Iterable[Any], searcher_metric: str | None) -> list[Row]:
@@ -183,7 +203,12 @@ def store_rows(
     conn.exec_driver_sql(_upsert_sql(conn.dialect.name), params)
 
 
-_TOTAL_BATCHES = "UPDATE trials SET total_batches = {p} WHERE id = {p} AND total_batches < {p}"
+# The summary UPDATEs match the trial only if it still belongs to the expected experiment (a
+# check of the cached `Owner`) and return its restarts (the run the rows belong to).
+_TOTAL_BATCHES = (
+    "UPDATE trials SET total_batches = CASE WHEN total_batches < {p} THEN {p} "
+    "ELSE total_batches END WHERE id = {p} AND experiment_id = {p} RETURNING restarts"
+)
 # Every SET expression sees the row as it was: latest_validation and last_validation_steps move
 # together, only forward (a report resent at the same steps replaces the value).
 _VALIDATED = (
@@ -194,7 +219,8 @@ _VALIDATED = (
     "last_validation_steps = CASE WHEN last_validation_steps IS NULL "
     "OR last_validation_steps < {p} THEN {p} ELSE last_validation_steps END, "
     "best_validation = CASE WHEN {p} = 1 AND (best_validation IS NULL OR best_validation "
-    "{cmp} {p}) THEN CAST({p} AS DOUBLE PRECISION) ELSE best_validation END WHERE id = {p}"
+    "{cmp} {p}) THEN CAST({p} AS DOUBLE PRECISION) ELSE best_validation END "
+    "WHERE id = {p} AND experiment_id = {p} RETURNING restarts"
 )
 _VALIDATION_SUMMARIES = (
     "total_batches",
@@ -210,28 +236,34 @@ _EXPERIMENT_BEST = (
 
 def update_summaries(
     session: Session, trial_id: int, owner: Owner, validation: bool, rows: Sequence[Row]
-) -> None:
+) -> int | None:
     """Trial.total_batches, and for validation rows Trial.latest/best_validation,
-    Trial.last_validation_steps and the experiment's best (NaN is never best). Conditional
-    UPDATEs: correct under concurrent ingest and out-of-order batches without reading first."""
+    Trial.last_validation_steps and the experiment's best (NaN is never best); returns the
+    trial's restarts, or None (nothing changed) if the trial is not `owner.experiment_id`'s.
+    Conditional UPDATEs: correct under concurrent ingest and out-of-order batches without
+    reading first."""
     conn = session.connection()
     dialect = conn.dialect.name
     max_steps = max(row[0] for row in rows)
+    owned = (trial_id, owner.experiment_id)
     if not validation:
-        conn.exec_driver_sql(_sql(_TOTAL_BATCHES, dialect), (max_steps, trial_id, max_steps))
+        sql = _sql(_TOTAL_BATCHES, dialect)
+        restarts = conn.exec_driver_sql(sql, (max_steps, max_steps, *owned)).scalar()
+        if restarts is None:
+            return None
         _refresh(session, Trial, trial_id, ("total_batches",))
-        return
+        return int(restarts)
     latest = max(rows, key=lambda row: row[0])[3]
     candidates = [r[3] for r in rows if r[3] is not None and not math.isnan(r[3])]
     smaller = owner.smaller_is_better
     best = (min(candidates) if smaller else max(candidates)) if candidates else None
     cmp = ">" if smaller else "<"
     has_best = int(best is not None)
-    params = (
-        *(max_steps, max_steps, max_steps, latest, max_steps, max_steps),
-        *(has_best, best, best, trial_id),
-    )
-    conn.exec_driver_sql(_sql(_VALIDATED, dialect).replace("{cmp}", cmp), params)
+    steps_and_latest = (max_steps, max_steps, max_steps, latest, max_steps, max_steps)
+    sql = _sql(_VALIDATED, dialect).replace("{cmp}", cmp)
+    restarts = conn.exec_driver_sql(sql, (*steps_and_latest, has_best, best, best, *owned)).scalar()
+    if restarts is None:
+        return None
     _refresh(session, Trial, trial_id, _VALIDATION_SUMMARIES)
     if best is not None:
         sql = _sql(_EXPERIMENT_BEST, dialect).replace("{cmp}", cmp)
@@ -239,6 +271,7 @@ def update_summaries(
         _refresh(
             session, Experiment, owner.experiment_id, ("best_searcher_metric", "best_trial_id")
         )
+    return int(restarts)
 
 
 def _refresh(session: Session, model: Any, pk: int, attributes: Sequence[str]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
@@ -69,6 +71,36 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """`pool_pre_ping` for connections idle more than `idle_seconds`, not on every checkout.
+
+    A ping is a round trip that cost the metrics ingest ~5% of its time when made on every
+    checkout; a connection used moments ago is alive unless the server restarted in between,
+    and then its first statement fails, which makes SQLAlchemy recycle the whole pool. A failed
+    ping (`DisconnectionError`) makes the pool replace the connection before handing it out.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except Exception as err:
+            raise DisconnectionError(f"stale pooled connection: {err}") from err
+
+
 class Database:
     """The master's database. Thread-safe: share one instance per process.
 
@@ -99,13 +131,9 @@ class Database:
             self.engine = self._sqlite_engine(parsed.database, echo)
         else:
             self.engine = create_engine(
-                self.url,
-                echo=echo,
-                pool_pre_ping=True,
-                pool_size=10,
-                max_overflow=20,
-                json_serializer=dumps_json,
+                self.url, echo=echo, pool_size=10, max_overflow=20, json_serializer=dumps_json
             )
+            _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
         self._write = sessionmaker(
             bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )

@@ -14,7 +14,7 @@ here treat NULL and NaN alike: `experiment_metrics` leaves such points out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from trainyard.master.db import _metric_writes as _writes
 from trainyard.master.db._metric_reads import (
     MetricRow,
     experiment_metrics,
+    last_validations,
     metric_names,
     to_float,
     trial_metrics,
@@ -36,6 +37,7 @@ __all__ = [
     "MetricRow",
     "add_metrics",
     "experiment_metrics",
+    "last_validations",
     "metric_names",
     "steps_level",
     "to_float",
@@ -73,25 +75,34 @@ def add_metrics(
     """Upsert `reports` (MetricReport or {"steps", "metrics", "timestamp"}); return the count.
 
     Within one batch the last report for a given `steps` wins. `trial_run_id=None` stores the
-    trial's current run (its `restarts`), read in the same query as the trial's experiment.
-    A whole batch is one statement (on SQLite an `INSERT ... SELECT FROM json_each(?)` over the
-    batch encoded once, on PostgreSQL an `unnest` of one array per column), and the summaries
-    one or two conditional UPDATEs.
+    trial's current run (its `restarts`, returned by the summary UPDATE).
+    A whole batch is one statement (an `INSERT ... SELECT` over the batch encoded once as JSON),
+    the summaries one or two conditional UPDATEs, and the trial's experiment is read only the
+    first time a database connection sees the trial (the summary UPDATE checks it).
     """
     if not group or len(group) > 32:
         raise TrainyardError(f"metric group {group!r} must be 1 to 32 characters")
-    owner = _writes.load_owner(session, trial_id)
-    if owner is None:
-        raise NotFoundError(f"trial {trial_id} does not exist")
-    run_id = owner.restarts if trial_run_id is None else trial_run_id
     validation = group == VALIDATION
-    rows = _writes.rows_of(reports, owner.searcher_metric if validation else None)
-    if not rows:
-        return 0
+    if not isinstance(reports, Sequence):
+        reports = list(reports)  # read twice if the cached owner is wrong
+    owner = _writes.cached_owner(session, trial_id)
+    for attempt in range(2):  # a cached owner found wrong is reloaded once
+        if owner is None or attempt:
+            owner = _writes.load_owner(session, trial_id)
+            if owner is None:
+                raise NotFoundError(f"trial {trial_id} does not exist")
+        rows = _writes.rows_of(reports, owner.searcher_metric if validation else None)
+        if not rows:
+            return 0
+        restarts = _writes.update_summaries(session, trial_id, owner, validation, rows)
+        if restarts is not None:
+            break
+    else:  # the trial was there when loaded, yet not updated: deleted in between
+        raise NotFoundError(f"trial {trial_id} does not exist")
+    run_id = restarts if trial_run_id is None else trial_run_id
     _writes.store_rows(session, trial_id, owner, group, run_id, rows)
     if validation and _writes.has_checkpoints(session, trial_id):
         for steps, _, metrics, value, _ in rows:
             stored = json.loads(_writes.dumps(metrics))  # as stored: non-finite as strings
             attach_validation(session, trial_id, steps, stored, value)
-    _writes.update_summaries(session, trial_id, owner, validation, rows)
     return len(rows)
