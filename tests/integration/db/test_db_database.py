@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import make_experiment, make_trials
@@ -123,6 +124,25 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: 
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    db.dispose()
+
+
+def test_sqlite_units_of_work_that_write_reuse_one_connection(tmp_path: Path) -> None:
+    """SQLite drops a connection's page cache when another connection wrote in between: writes
+    spread over a pool would each start cold."""
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.migrate()
+
+    def raw(session: Any) -> Any:
+        return session.connection().connection.dbapi_connection
+
+    seen = []
+    for _ in range(3):
+        with db.session() as session:
+            seen.append(raw(session))
+            with db.session(read_only=True) as reader:
+                assert raw(reader) is not seen[-1]
+    assert seen[0] is seen[1] is seen[2]
     db.dispose()
 
 

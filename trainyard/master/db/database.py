@@ -36,6 +36,7 @@ __all__ = ["Database", "dumps_json", "normalize_db_url"]
 _BUSY_TIMEOUT_MS = 30_000
 _MMAP_BYTES = 1 << 30
 _CACHE_KIB = 64 * 1024
+_WRITER_CACHE_KIB = 512 * 1024
 _NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
 
 
@@ -72,6 +73,10 @@ def normalize_db_url(url: str) -> str:
 
 
 PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _in_memory(database: str | None) -> bool:
+    return database in (None, "", ":memory:")
 
 
 def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
@@ -128,28 +133,45 @@ class Database:
             threading.RLock() if self.dialect == "sqlite" else None
         )
         if self.dialect == "sqlite":
-            self.engine = self._sqlite_engine(parsed.database, echo)
+            self.engine = self._sqlite_engine(parsed.database, echo, cache_kib=_CACHE_KIB)
+            # Writers (one at a time, behind the gate) reuse one connection: SQLite drops a
+            # connection's whole page cache when another connection wrote since its last
+            # transaction, so writes spread over a pool ran on cold caches.
+            write_engine = (
+                self.engine
+                if _in_memory(parsed.database)
+                else self._sqlite_engine(
+                    parsed.database, echo, cache_kib=_WRITER_CACHE_KIB, pool_size=1
+                )
+            )
         else:
             self.engine = create_engine(
                 self.url, echo=echo, pool_size=10, max_overflow=20, json_serializer=dumps_json
             )
             _ping_when_idle(self.engine, PING_AFTER_IDLE_SECONDS)
+            write_engine = self.engine
+        self._write_engine = write_engine
         self._write = sessionmaker(
-            bind=self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
+            bind=write_engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
         )
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
 
-    def _sqlite_engine(self, database: str | None, echo: bool) -> Engine:
-        in_memory = database in (None, "", ":memory:")
+    def _sqlite_engine(
+        self, database: str | None, echo: bool, *, cache_kib: int, pool_size: int | None = None
+    ) -> Engine:
+        in_memory = _in_memory(database)
         if not in_memory:
             assert database is not None  # narrowed by in_memory
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        pooling: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+        if pool_size is not None and not in_memory:
+            pooling = {"pool_size": pool_size, "max_overflow": 4}
         engine = create_engine(
             self.url,
             echo=echo,
             json_serializer=dumps_json,
             connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
-            **({"poolclass": StaticPool} if in_memory else {}),
+            **pooling,
         )
 
         @event.listens_for(engine, "connect")
@@ -168,7 +190,7 @@ class Database:
             # Reads over a big metrics table hop between pages; memory-map the file (shared with
             # the OS page cache) and give each connection a larger private cache.
             cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
-            cursor.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -214,6 +236,8 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection (call on shutdown; the object is unusable after)."""
+        if self._write_engine is not self.engine:
+            self._write_engine.dispose()
         self.engine.dispose()
 
     def __repr__(self) -> str:
