@@ -37,7 +37,8 @@ trial, then 5,010,000 reports = 10,020,000 points sent in 20,000 POSTs; latencie
 | PostgreSQL (load 4.3) | 51,037 (25,518) | 25.8 us | 36 / 80 | 24 / 33 | 18 / 29 | 140 / 156 |
 
 (CPU/report: the master's. PostgreSQL 15's server shares the two cores with the master, and ran
-with `shared_buffers = 2GB`; with Debian's default 128MB, one change earlier, 46,183 points/s.)
+with `shared_buffers = 2GB` as `scripts/ensure_postgres.sh` sets it; with Debian's default 128MB,
+same code: 47,134 points/s and the experiment-wide read 202 / 241 ms.)
 Start latency (queued -> first training report, 1-slot Core API trial): 1.04 / 0.83 / 1.03 s.
 Both ingest figures clear the target by ~2%; runs vary by ±5% on this box. Smaller runs
 (`--trials 500 --points 1000000 --val-points 20 --starts 0`): SQLite 59,021-63,739 points/s,
