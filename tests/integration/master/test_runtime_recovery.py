@@ -43,6 +43,8 @@ class Stored:
     validations: list[tuple[int, int]]
     trials: dict[int, tuple[str, int]]
     allocations: list[tuple[str, str, int | None, float]]
+    promoted: set[int]
+    """Running trials past their first rung, with more work and a checkpoint to resume from."""
 
 
 def snapshot(master: RealMaster, experiment_id: int) -> Stored:
@@ -62,6 +64,14 @@ def snapshot(master: RealMaster, experiment_id: int) -> Stored:
                 validations=[(r.trial_id, r.steps) for r in rows],
                 trials={t.id: (t.state, t.completed_length) for t in trials},
                 allocations=[(a.id, a.state, a.pgid, a.created_at) for a in allocs],
+                promoted={
+                    t.id
+                    for t in trials
+                    if t.state == "RUNNING"
+                    and t.completed_length >= 2
+                    and (t.target_length or 0) > t.completed_length
+                    and t.latest_checkpoint_uuid is not None
+                },
             )
     finally:
         db.dispose()
@@ -95,11 +105,11 @@ def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
         exp = client.create_experiment(config, model_dir)
 
     def mid_search() -> bool:
-        trials = snapshot(master, exp.id).trials
-        promoted = [t for t in trials.values() if t[0] == "RUNNING" and t[1] >= 2]
-        return bool(promoted)
+        """A trial works on its second rung. (RUNNING at length 2 alone is not enough: a trial
+        waiting for the searcher's decision may yet be stopped and never resume.)"""
+        return bool(snapshot(master, exp.id).promoted)
 
-    wait_for("a promoted trial to be running", mid_search, timeout=90, master=master)
+    wait_for("a promoted trial to run from its checkpoint", mid_search, timeout=90, master=master)
     master.kill9()
     before = snapshot(master, exp.id)
     orphans = [a[2] for a in before.allocations if a[1] != "TERMINATED" and a[2]]
