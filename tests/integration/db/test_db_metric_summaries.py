@@ -55,12 +55,12 @@ def test_the_searcher_metric_read_equals_reading_the_same_metric_from_the_report
     db: Database,
 ) -> None:
     """The searcher metric's curves take each trial's last point from its trial row; reading the
-    same metric by name takes it from the metric rows. Random out-of-order, resent, NaN, infinite
-    and missing values must never make the two disagree."""
+    same metric by name takes it from the metric rows. Random out-of-order, resent, NaN, infinite,
+    missing and non-numeric values must never make the two disagree."""
     rng = random.Random(7)
     experiment = make_experiment(db)
     trials = make_trials(db, experiment.id, 6)
-    values: list[Any] = [None, "NaN", "Infinity", "-Infinity"]
+    values: list[Any] = [None, "NaN", "Infinity", "-Infinity", True, [1.0], {"a": 1.0}]
     for _ in range(60):
         trial = rng.choice(trials)
         steps = rng.sample(range(1, 40), rng.randint(1, 4))

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from trainyard.errors import TrainyardError
@@ -153,10 +153,12 @@ def experiment_metrics(
 
 def _json_value(dialect: str, name: str) -> Any:
     """The value of `metrics[name]`, numbers exact: on SQLite a bare `json_extract` (a REAL for
-    numbers, text for "NaN"-style strings), as SQLAlchemy's JSON path re-quotes numbers to 15
-    significant digits there."""
+    numbers, text for "NaN"-style strings, NULL for booleans as elsewhere), as SQLAlchemy's JSON
+    path re-quotes numbers to 15 significant digits there."""
     if dialect == "sqlite" and '"' not in name and "\\" not in name:
-        return func.json_extract(Metric.metrics, f'$."{name}"')
+        path = f'$."{name}"'
+        boolean = func.json_type(Metric.metrics, path).in_(("true", "false"))
+        return case((boolean, None), else_=func.json_extract(Metric.metrics, path))
     return Metric.metrics[name]
 
 
@@ -171,10 +173,8 @@ def _index_scans(session: Session) -> Iterator[None]:
         yield
         return
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("RESET enable_seqscan")
+    yield  # on an error the transaction rolls back, and SET LOCAL with it
+    conn.exec_driver_sql("RESET enable_seqscan")
 
 
 @contextmanager
