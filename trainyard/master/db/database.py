@@ -9,7 +9,9 @@
 SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout. Write units of work take the
 write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers queue instead of failing half-way;
 `session(read_only=True)` uses a plain deferred BEGIN that never blocks writers. Write units of
-work of one `Database` object on SQLite also queue on an in-process lock (no busy-wait sleeps).
+work of one `Database` object on SQLite also queue on an in-process lock (no busy-wait sleeps)
+and reuse one connection, whose page cache stays warm. PostgreSQL pools 10 (+20) connections and
+pings one before use only if it sat idle over `PING_AFTER_IDLE_SECONDS`.
 """
 
 from __future__ import annotations
