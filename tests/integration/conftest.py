@@ -9,12 +9,12 @@ fresh database of the PostgreSQL server in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from master_process import RunningMaster, fresh_postgres_db, start_master, stop_master
+from master_process import RunningMaster, start_master, stop_master
+from postgres_schema import fresh_postgres_database
 
 
 @pytest.fixture
@@ -39,12 +39,10 @@ def shared_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningM
 
 @pytest.fixture
 def master_postgres(tmp_path: Path) -> Iterator[RunningMaster]:
-    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset (run scripts/ensure_postgres.sh)")
-    db_url = fresh_postgres_db(base)
-    running = start_master(tmp_path / "master", db_url=db_url)
-    try:
-        yield running
-    finally:
-        stop_master(running)
+    """A master on a database of its own on the test PostgreSQL, dropped afterwards."""
+    with fresh_postgres_database("trainyard_api") as db_url:
+        running = start_master(tmp_path / "master", db_url=db_url)
+        try:
+            yield running
+        finally:
+            stop_master(running)

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,16 +82,3 @@ def stop_master(master: RunningMaster) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def fresh_postgres_db(base_url: str) -> str:
-    """Create an empty database on the server of `base_url` and return its URL."""
-    from sqlalchemy import create_engine, make_url, text
-
-    url = make_url(base_url)
-    name = f"trainyard_api_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)

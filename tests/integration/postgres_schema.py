@@ -1,5 +1,5 @@
-"""A fresh PostgreSQL schema per test, on the server named by TRAINYARD_TEST_POSTGRES_URL
-(set by scripts/test_env.sh after scripts/ensure_postgres.sh)."""
+"""A fresh PostgreSQL schema or database per test, on the server named by
+TRAINYARD_TEST_POSTGRES_URL (set by scripts/test_env.sh after scripts/ensure_postgres.sh)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 
 @contextmanager
@@ -29,4 +29,24 @@ def postgres_schema_url(prefix: str) -> Iterator[str]:
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database `<prefix>_<random>` on the test server, dropped on exit
+    (connections still open to it are ended). For tests that run a master process, which needs
+    a whole database; stop it before leaving the block. Skips without a test server."""
+    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset; run `bash scripts/ensure_postgres.sh`")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()

@@ -190,16 +190,3 @@ def write_experiment(root: Path, yaml_text: str) -> tuple[Path, Path]:
     config = root / f"config-{time.monotonic_ns()}.yaml"
     config.write_text(yaml_text)
     return config, model_dir
-
-
-def fresh_postgres_url(base_url: str) -> str:
-    """Create an empty database on the PostgreSQL server of `base_url`; return its URL."""
-    from sqlalchemy import create_engine, make_url, text
-
-    url = make_url(base_url)
-    name = f"trainyard_runtime_{time.time_ns()}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)

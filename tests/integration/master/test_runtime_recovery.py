@@ -3,20 +3,14 @@ lost or duplicated validations."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from master_runner import (
-    RealMaster,
-    experiment_yaml,
-    fresh_postgres_url,
-    wait_for,
-    write_experiment,
-)
+from master_runner import RealMaster, experiment_yaml, wait_for, write_experiment
+from postgres_schema import fresh_postgres_database
 
 from trainyard.master.db import Allocation, LogLine, Metric, Trial
 
@@ -78,17 +72,18 @@ def snapshot(master: RealMaster, experiment_id: int) -> Stored:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str | None:
+def db_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (SQLite), or a PostgreSQL database of the test's own, dropped after it. Request it
+    before `start_master`, so that the masters are stopped before the drop."""
     if request.param == "sqlite":
-        return None
-    base = os.environ.get("TRAINYARD_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("TRAINYARD_TEST_POSTGRES_URL is unset (run scripts/ensure_postgres.sh)")
-    return fresh_postgres_url(base)
+        yield None
+        return
+    with fresh_postgres_database("trainyard_runtime") as url:
+        yield url
 
 
 def test_kill_9_mid_search_then_restart_finishes_with_nothing_lost_or_doubled(
-    start_master: StartMaster, tmp_path: Path, db_url: str | None
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "master"
     master = start_master(slots=2, data_dir=data_dir, db_url=db_url)
