@@ -20,7 +20,7 @@ from trainyard.master.db import Experiment, Trial
 from trainyard.master.db import metrics as metrics_repo
 from trainyard.webui._tables import TRIAL_COLUMNS, TrialRow, trial_row
 
-__all__ = ["SQL_SORTS", "config_hparam_names", "sql_page"]
+__all__ = ["SQL_SORTS", "config_hparam_names", "config_hparam_specs", "sql_page"]
 
 SQL_SORTS: dict[str, Any] = {
     "id": Trial.id,
@@ -88,23 +88,32 @@ def _ends(session: Session, experiment_id: int, n: int = _NAME_SAMPLE) -> list[i
     return [*first, *last]
 
 
-def config_hparam_names(config: dict[str, Any]) -> list[str]:
-    """Flattened names of an experiment config's hyperparameters (`optimizer.lr`), the names
-    every trial's hparams carry; a `const` holding a mapping contributes its flattened keys."""
-    out: list[str] = []
+def config_hparam_specs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(dotted path, spec) of each hyperparameter of a stored experiment config, in YAML
+    order; a spec is a mapping with a string `type`."""
+    out: list[tuple[str, dict[str, Any]]] = []
 
     def walk(node: Any, prefix: str) -> None:
         if not isinstance(node, dict):
             return
         if isinstance(node.get("type"), str):
-            value = node.get("val")
-            if node["type"] == "const" and isinstance(value, dict) and value:
-                out.extend(f"{prefix}.{k}" for k in flatten_hparams(value))
-            else:
-                out.append(prefix)
+            out.append((prefix, node))
             return
         for key, child in node.items():
             walk(child, f"{prefix}.{key}" if prefix else str(key))
 
     walk(config.get("hyperparameters") or {}, "")
+    return out
+
+
+def config_hparam_names(config: dict[str, Any]) -> list[str]:
+    """Flattened names of an experiment config's hyperparameters (`optimizer.lr`), the names
+    every trial's hparams carry; a `const` holding a mapping contributes its flattened keys."""
+    out: list[str] = []
+    for path, spec in config_hparam_specs(config):
+        value = spec.get("val")
+        if spec["type"] == "const" and isinstance(value, dict) and value:
+            out.extend(f"{path}.{k}" for k in flatten_hparams(value))
+        else:
+            out.append(path)
     return out

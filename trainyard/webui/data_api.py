@@ -38,7 +38,7 @@ from trainyard.master.db import trials as trials_repo
 from trainyard.webui._cache import VersionedCache, data_version
 from trainyard.webui._hpo import HpoTrial, curve_traces, hpo_trials, sample_trials
 from trainyard.webui._importance import importance_cached
-from trainyard.webui._table_page import sql_page
+from trainyard.webui._table_page import config_hparam_specs, sql_page
 from trainyard.webui._tables import TrialRow, TrialTable, select_rows, trial_rows
 
 __all__ = ["importance_of", "router"]
@@ -238,20 +238,7 @@ def importance_of(ctx: ApiContext, experiment_id: int) -> dict[str, float]:
 
 def _log_hparams(config: dict[str, Any]) -> set[str]:
     """Flattened names of the `type: log` hyperparameters of an experiment config."""
-    out: set[str] = set()
-
-    def walk(node: Any, prefix: str) -> None:
-        if not isinstance(node, dict):
-            return
-        if isinstance(node.get("type"), str):
-            if node["type"] == "log":
-                out.add(prefix)
-            return
-        for key, child in node.items():
-            walk(child, f"{prefix}.{key}" if prefix else str(key))
-
-    walk(config.get("hyperparameters") or {}, "")
-    return out
+    return {path for path, spec in config_hparam_specs(config) if spec["type"] == "log"}
 
 
 @router.get("/experiments/{experiment_id}/rungs")
