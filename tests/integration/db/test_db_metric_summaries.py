@@ -92,5 +92,6 @@ def test_a_wrong_cached_owner_costs_a_reload_never_a_wrong_row(db: Database) -> 
     with db.session(read_only=True) as session:
         row = session.execute(select(Metric.experiment_id, Metric.searcher_metric)).one()
         assert tuple(row) == (experiment.id, 0.9)
-        assert session.get(Experiment, other.id).best_trial_id is None  # type: ignore[union-attr]
-        assert session.get(Experiment, experiment.id).best_trial_id == trial.id  # type: ignore[union-attr]
+        rows = session.execute(select(Experiment.id, Experiment.best_trial_id))
+        best = {experiment_id: best_trial for experiment_id, best_trial in rows}
+        assert best == {other.id: None, experiment.id: trial.id}
