@@ -2,14 +2,16 @@
 
 The tournament owns one ASHA searcher per bracket and routes every event to the bracket that owns
 the request id; it maps each bracket's own ids to globally unique ones (1, 2, 3, ... in creation
-order) and says Shutdown once every bracket has. Bracket sizes follow `bracket_plan`.
+order) and says Shutdown once every bracket has. The brackets are planned with Determined's
+arithmetic (`capped_max_rungs`, `split_max_trials`, `split_concurrency`), so a ported config
+searches the same brackets.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -21,11 +23,27 @@ from trainyard.searcher._base import Searcher
 from trainyard.searcher._common import Seed, check_non_negative, check_positive
 from trainyard.searcher._halving import HalvingBase
 from trainyard.searcher._ops import Create, ExitedReason, Operation, Shutdown
-from trainyard.searcher._rungs import Divisor, fitting_rungs
+from trainyard.searcher._rungs import Divisor
 from trainyard.searcher._sampler import HParamSampler, UniformSampler
 from trainyard.searcher._space import HParamSpace
 
 MODES = ("aggressive", "standard", "conservative")
+
+
+def capped_max_rungs(max_rungs: int, max_length: int, max_trials: int, divisor: float) -> int:
+    """Determined's cap on the rung count, so the top rung of every bracket gets a trial:
+    `min(max_rungs, int(ln(max_length)/ln(divisor)) + 1, int(ln(max_trials)/ln(divisor)) + 1)`.
+
+    Computed with floating-point logs exactly as Determined does (`ln(1000)/ln(10)` is just under
+    3, so 1000 batches with divisor 10 get 3 rungs, not 4), so a ported config plans the same
+    brackets. `max_trials: 16, divisor: 4, max_length: 937` gives 3 rungs (58, 234, 937).
+    """
+    log_d = math.log(divisor)
+    return min(
+        check_positive("max_rungs", max_rungs),
+        int(math.log(max_length) / log_d) + 1,
+        int(math.log(max_trials) / log_d) + 1,
+    )
 
 
 def bracket_rungs_for(
@@ -33,53 +51,55 @@ def bracket_rungs_for(
     max_rungs: int,
     bracket_rungs: Sequence[int] | None,
     max_length: int,
-    divisor: Divisor,
+    divisor: float,
+    max_trials: int = 1,
 ) -> list[int]:
-    """Rung counts of the brackets, most rungs (most aggressive) first.
+    """Rung counts of the brackets, most rungs (most aggressive) first, as Determined plans them.
 
-    aggressive: `[max_rungs]`; standard: the upper half `max_rungs, max_rungs-1, ...`
-    (`ceil(max_rungs/2)` brackets); conservative: `max_rungs` down to 1; or `bracket_rungs` as
-    given. Each count is capped so rung lengths stay >= 1 (exact integer arithmetic), then
-    duplicates are merged.
+    With `bracket_rungs` given they are used as given (sorted, most rungs first). Otherwise
+    `max_rungs` is capped by `capped_max_rungs` and the mode picks the counts: aggressive:
+    `[m]`; standard: `m` down to `(m-1)//2 + 1`; conservative: `m` down to 1. A bracket whose
+    count leaves rungs shorter than one unit trains fewer rungs (see `rung_lengths`).
     """
     if bracket_rungs:
-        counts = [check_positive("bracket_rungs[]", r) for r in bracket_rungs]
-    else:
-        check_positive("max_rungs", max_rungs)
-        if mode == "aggressive":
-            counts = [max_rungs]
-        elif mode == "standard":
-            counts = list(range(max_rungs, max_rungs - (max_rungs + 1) // 2, -1))
-        elif mode == "conservative":
-            counts = list(range(max_rungs, 0, -1))
-        else:
-            raise ConfigError(f"searcher.mode is {mode!r}; it must be one of {', '.join(MODES)}")
-    cap = fitting_rungs(max_length, divisor)
-    return sorted({min(r, cap) for r in counts}, reverse=True)
+        return sorted((check_positive("bracket_rungs[]", r) for r in bracket_rungs), reverse=True)
+    if mode not in MODES:
+        raise ConfigError(f"searcher.mode is {mode!r}; it must be one of {', '.join(MODES)}")
+    m = capped_max_rungs(max_rungs, max_length, max_trials, divisor)
+    lowest = {"aggressive": m, "standard": (m - 1) // 2 + 1, "conservative": 1}[mode]
+    return list(range(m, lowest - 1, -1))
 
 
-def split_max_trials(max_trials: int, divisor: Divisor, rungs: Sequence[int]) -> list[int]:
+def split_max_trials(max_trials: int, divisor: float, rungs: Sequence[int]) -> list[int]:
     """Trials per bracket in proportion to `divisor**(r-1) / r` (Hyperband's bracket sizes).
 
-    Each share is floored; the remainder goes to the first (most aggressive) bracket.
+    As Determined: each share is `max(1, int(weight / total * max_trials))` in floating point,
+    and what is left of `max_trials` goes to the first (most aggressive) bracket. Every bracket
+    gets at least one trial, so with more brackets than `max_trials` the search runs one trial
+    per bracket.
     """
-    d = Fraction(divisor.num, divisor.den)
-    weights = [d ** (r - 1) / r for r in rungs]
+    weights = [math.pow(divisor, r - 1) / r for r in rungs]
     total = sum(weights)
-    shares = [int(w / total * max_trials) for w in weights]
-    shares[0] += max_trials - sum(shares)
+    shares = [max(1, int(w / total * max_trials)) for w in weights]
+    shares[0] += max(0, max_trials - sum(shares))
     return shares
 
 
-def split_concurrency(max_concurrent_trials: int, brackets: int) -> list[int]:
-    """`max_concurrent_trials` split evenly, the remainder to the first bracket, each >= 1.
+def split_concurrency(
+    max_concurrent_trials: int, divisor: float, trials: Sequence[int]
+) -> list[int]:
+    """Trials each bracket trains at once, as Determined splits them.
 
-    0 (no limit) stays 0 for every bracket.
+    `max_concurrent_trials` (raised to at least one per bracket) is split evenly, the remainder
+    one each to the first brackets. 0 (no limit given) gives every bracket
+    `max(trials of the last bracket, int(divisor))`.
     """
+    brackets = len(trials)
     if max_concurrent_trials == 0:
-        return [0] * brackets
-    base, rest = divmod(max_concurrent_trials, brackets)
-    return [max(1, base) + (rest if i == 0 else 0) for i in range(brackets)]
+        return [max(trials[-1], int(divisor))] * brackets
+    total = max(max_concurrent_trials, brackets)
+    base, rest = divmod(total, brackets)
+    return [base + (1 if i < rest else 0) for i in range(brackets)]
 
 
 class AdaptiveASHA(Searcher):
@@ -87,8 +107,8 @@ class AdaptiveASHA(Searcher):
 
     With `stop_once` or `trial_driven` the brackets are `AsyncHalvingStopping`, else
     `AsyncHalving`. Bracket i draws from its own generator, spawned from `seed`; all brackets
-    share one `sampler` (a learning one sees every bracket's results). Brackets that
-    would get no trial are left out.
+    share one `sampler` (a learning one sees every bracket's results). The bracket plan
+    (rungs, trials and concurrency per bracket) is Determined's, see `bracket_rungs_for`.
     """
 
     def __init__(
@@ -108,19 +128,18 @@ class AdaptiveASHA(Searcher):
         seed: Seed = 0,
         sampler: HParamSampler | None = None,
     ) -> None:
-        exact = Divisor.of(divisor)
+        Divisor.of(divisor)  # a ConfigError unless > 1
         check_positive("max_length", max_length)
-        rungs = bracket_rungs_for(mode, max_rungs, bracket_rungs, max_length, exact)
-        trials = split_max_trials(check_positive("max_trials", max_trials), exact, rungs)
+        check_positive("max_trials", max_trials)
+        rungs = bracket_rungs_for(mode, max_rungs, bracket_rungs, max_length, divisor, max_trials)
+        trials = split_max_trials(max_trials, divisor, rungs)
         check_non_negative("max_concurrent_trials", max_concurrent_trials)
-        concurrency = split_concurrency(max_concurrent_trials, len(rungs))
+        concurrency = split_concurrency(max_concurrent_trials, divisor, trials)
         seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         space = HParamSpace.of(hparam_space)
         self.sampler: HParamSampler = sampler or UniformSampler()
         self.brackets: list[HalvingBase] = []
         for r, n, c, s in zip(rungs, trials, concurrency, seeds.spawn(len(rungs)), strict=True):
-            if n == 0:
-                continue
             common: dict[str, Any] = {
                 "max_length": max_length,
                 "max_trials": n,
