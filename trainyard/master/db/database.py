@@ -226,8 +226,28 @@ class Database:
         """
         from trainyard.master.db.schema import upgrade_to_head
 
-        with self._migrate_lock, self.engine.begin() as conn:
-            return upgrade_to_head(conn, self.url)
+        if self.dialect != "sqlite":
+            with self._migrate_lock, self.engine.begin() as conn:
+                return upgrade_to_head(conn, self.url)
+        with self._migrate_lock, self.engine.connect() as conn:
+            # SQLite rebuilds tables to alter them; dropping a parent table with foreign keys on
+            # would cascade-delete its children. The pragma only takes effect outside a
+            # transaction; keys are checked before the migration commits.
+            raw = conn.connection.driver_connection
+            assert raw is not None  # a live pooled connection
+            raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    head = upgrade_to_head(conn, self.url)
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise TrainyardError(
+                            f"migration left a broken foreign key in table {broken[0]}; "
+                            "the database was not changed"
+                        )
+                return head
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")
 
     def current_revision(self) -> str | None:
         """The schema revision stored in the database, None for an empty database."""

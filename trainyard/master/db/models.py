@@ -49,6 +49,9 @@ __all__ = [
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL needs 64 bits for big tables.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Ids of these tables name files (work dirs, TensorBoard `trial_<id>`) and are cursors/URLs for
+# clients: SQLite must never hand a deleted row's id out again (PostgreSQL sequences never do).
+_NEVER_REUSE_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 _NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,6 +70,7 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = _NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(128), unique=True)
@@ -80,6 +84,7 @@ class ApiToken(Base):
     """An API token; only its sha256 hex digest is stored, never the token itself."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = _NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -91,6 +96,7 @@ class ApiToken(Base):
 
 class Experiment(Base):
     __tablename__ = "experiments"
+    __table_args__ = _NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
@@ -137,7 +143,7 @@ class ModelDefinition(Base):
 
 class Trial(Base):
     __tablename__ = "trials"
-    __table_args__ = (UniqueConstraint("experiment_id", "request_id"),)
+    __table_args__ = (UniqueConstraint("experiment_id", "request_id"), _NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     experiment_id: Mapped[int] = mapped_column(
@@ -180,6 +186,7 @@ class TrialEvent(Base):
     """History of a trial's runs: each exit, failure, restart or preemption, with its reason."""
 
     __tablename__ = "trial_events"
+    __table_args__ = _NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
@@ -276,7 +283,13 @@ class Checkpoint(Base):
 
 class LogLine(Base):
     __tablename__ = "logs"
-    __table_args__ = (Index("ix_logs_trial_id_id", "trial_id", "id"),)
+    __table_args__ = (
+        Index("ix_logs_trial_id_id", "trial_id", "id"),
+        # A line the launcher numbered is stored once, however often it is sent (retries, the
+        # on-disk spool replayed after a master restart).
+        Index("uq_logs_allocation_id_seq", "allocation_id", "seq", unique=True),
+        _NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
@@ -285,6 +298,8 @@ class LogLine(Base):
     stream: Mapped[str] = mapped_column(String(8), default="stdout")
     timestamp: Mapped[float] = mapped_column(Float)
     line: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The launcher's number for the line within its allocation (None: not numbered)."""
 
 
 class Task(Base):
