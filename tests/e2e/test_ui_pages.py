@@ -36,7 +36,8 @@ def test_experiments_list_shows_filters_and_searches(page: Page, seeded_ui: Seed
         f".join() == '{done}'"
     )
     page.check("#f-archived")
-    page.wait_for_selector("#experiments-empty:not([hidden])")
+    page.wait_for_selector("#experiments-nomatch:not([hidden])")
+    assert page.is_hidden("#experiments-empty")  # "no experiments yet" would mislead
 
 
 def test_overview_shows_rungs_best_trial_curves_and_config(page: Page, seeded_ui: SeededUI) -> None:

@@ -2,7 +2,8 @@
 "use strict";
 const TY = (() => {
   const API = "/api/v1";
-  const TERMINAL = new Set(["COMPLETED", "CANCELED", "ERROR", "DELETED", "STOPPED"]);
+  // Ended states of experiments and trials as the API sends them (trainyard/master/states.py).
+  const TERMINAL = new Set(["COMPLETED", "CANCELED", "ERRORED", "DELETE_FAILED"]);
 
   function banner(text) {
     const el = document.getElementById("banner");
@@ -110,17 +111,26 @@ const TY = (() => {
   }
 
   // Calls fn now and every `ms` while the tab is visible; fn returning false stops it.
+  // <body data-polling> counts the pollers still running (0: the page is final).
+  let polling = 0;
+  function setPolling(delta) {
+    polling += delta;
+    if (document.body) document.body.dataset.polling = String(polling);
+  }
   function poll(fn, ms) {
     let timer = null;
+    let live = true;
+    setPolling(1);
+    const end = () => { if (live) { live = false; setPolling(-1); } };
     const tick = async () => {
       let again = true;
       if (!document.hidden) {
         try { again = (await fn()) !== false; } catch (err) { again = true; }
       }
-      if (again) timer = setTimeout(tick, ms);
+      if (again && live) timer = setTimeout(tick, ms); else end();
     };
     tick();
-    return () => clearTimeout(timer);
+    return () => { clearTimeout(timer); end(); };
   }
 
   function debounce(fn, ms) {

@@ -41,7 +41,9 @@
   async function load() {
     const page = await api("/experiments?" + query());
     fill(table.tBodies[0], page.items.map(row));
-    field("experiments-empty").hidden = page.total > 0;
+    const filtered = ["f-name", "f-state", "f-label", "f-owner"].some((f) => field(f).value) || field("f-archived").checked;
+    field("experiments-empty").hidden = page.total > 0 || filtered;
+    field("experiments-nomatch").hidden = page.total > 0 || !filtered;
     table.hidden = page.total === 0;
     pager(field("experiments-pager"), page, (o) => { state.offset = o; load(); });
     table.dataset.loaded = String((Number(table.dataset.loaded) || 0) + 1);

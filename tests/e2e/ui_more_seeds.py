@@ -1,0 +1,102 @@
+"""More seeded searches for the browser tests of the web UI's faults and actions: an errored
+search shaped like the runtime leaves one (exit + restart events per failure, a traceback on
+stderr), and a live search whose trials trained past their last searcher validation.
+
+Written through the store's repository functions, like `ui_support.seed_search`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ui_support import SeededSearch, seed_search
+
+from trainyard.master.db import Database, Experiment, Trial
+from trainyard.master.db import logs as logs_repo
+from trainyard.master.db import metrics as metrics_repo
+from trainyard.master.db import trials as trials_repo
+from trainyard.master.states import TrialState
+
+TRACEBACK = [
+    "Traceback (most recent call last):",
+    '  File "train.py", line 12, in <module>',
+    "    loss = model(batch)",
+    "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB",
+]
+
+
+def seed_errored(db: Database) -> tuple[SeededSearch, list[int]]:
+    """A finished search whose last two trials failed twice each (max_restarts 1) and whose
+    experiment ended ERRORED; returns the search and the failed trials' ids."""
+    search = seed_search(db, name="errored-search", n_trials=9, seed=5, with_extras=False)
+    failed = search.trial_ids[-2:]
+    with db.session() as session:
+        for tid in failed:
+            for run in (1, 2):
+                alloc = f"alloc-{tid}-{run}"
+                lines = [{"rank": 0, "stream": "stdout", "line": "epoch 1: training"}]
+                lines += [{"rank": 0, "stream": "stderr", "line": t} for t in TRACEBACK]
+                logs_repo.add_logs(session, tid, lines, allocation_id=alloc)
+                trials_repo.record_event(session, tid, "exit", exit_code=1, allocation_id=alloc)
+                trials_repo.record_restart(
+                    session, tid, reason="exited with code 1", exit_code=1, allocation_id=alloc
+                )
+            row = session.get(Trial, tid)
+            assert row is not None
+            row.state = TrialState.ERRORED.value
+            row.exited_reason = "errored"
+        exp = session.get(Experiment, search.experiment_id)
+        assert exp is not None
+        exp.state = "ERRORED"
+        exp.ended_at = time.time()
+    return search, failed
+
+
+@dataclass
+class LiveProgress:
+    search: SeededSearch
+    running: int
+    """A RUNNING trial that reported training up to `running_steps`, past its last validation."""
+    running_steps: int
+    paused: int
+    """A PAUSED trial (never validated) that trained `paused_steps` batches."""
+    paused_steps: int
+
+
+def seed_live_progress(db: Database) -> LiveProgress:
+    """An ACTIVE search (progress 0 as stored) with one trial running mid-step and one paused
+    after 140 batches of its first 300-batch step."""
+    search = seed_search(
+        db, name="mid-step", n_trials=4, running=1, queued=2, seed=7, with_extras=False
+    )
+    running, paused = search.trial_ids[3], search.trial_ids[4]
+    with db.session() as session:
+        row = session.get(Trial, running)
+        assert row is not None
+        start = row.completed_length
+        steps = start + 181
+        metrics_repo.add_metrics(
+            session,
+            running,
+            "training",
+            [
+                {"steps": s, "metrics": {"loss": 0.5}, "timestamp": time.time()}
+                for s in range(start + 10, steps + 1, 10)
+            ]
+            + [{"steps": steps, "metrics": {"loss": 0.5}, "timestamp": time.time()}],
+        )
+        prow = session.get(Trial, paused)
+        assert prow is not None
+        prow.state = TrialState.PAUSED.value
+        prow.target_length = 300
+        metrics_repo.add_metrics(
+            session,
+            paused,
+            "training",
+            [{"steps": s, "metrics": {"loss": 0.9}, "timestamp": time.time()} for s in (70, 140)],
+        )
+        exp = session.get(Experiment, search.experiment_id)
+        assert exp is not None
+        exp.progress = 0.0
+    return LiveProgress(search, running, steps, paused, 140)
