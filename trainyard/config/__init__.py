@@ -1,6 +1,7 @@
 """Experiment configs: YAML in, validated pydantic models out (Determined's field names).
 
-    config = load_experiment_config("const.yaml")          # or YAML text, or a dict
+    config = load_config_file("const.yaml")        # a local file; load_config_text(yaml_text)
+                                                   # or load_experiment_config(Path | text | dict)
     config.searcher.metric, config.resources.slots_per_trial
     for leaf in hyperparameter_leaves(config.hyperparameters): ...
 
@@ -31,6 +32,9 @@ from trainyard.config._length import LENGTH_UNITS, Length, LengthUnit
 from trainyard.config._loading import (
     ConfigSource,
     config_to_dict,
+    load_config_data,
+    load_config_file,
+    load_config_text,
     load_experiment_config,
     to_yaml,
 )
@@ -93,6 +97,9 @@ __all__ = [
     "config_to_dict",
     "flatten_hparams",
     "hyperparameter_leaves",
+    "load_config_data",
+    "load_config_file",
+    "load_config_text",
     "load_experiment_config",
     "searcher_length_unit",
     "searcher_max_length",

@@ -76,9 +76,11 @@ def show(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
     text = repr(value)
+    if isinstance(value, str) and len(text) <= 80:
+        return text
+    if isinstance(value, str):
+        return f"{text[:60]}... ({len(value):,} characters)"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

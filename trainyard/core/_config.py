@@ -28,6 +28,9 @@ def load_config(source: Any) -> Any:
 
     if isinstance(source, ExperimentConfig):
         return source
+    if isinstance(source, str) and "\n" not in source and Path(source).is_file():
+        # The user's own process: a one-line string naming a file of theirs is that file.
+        source = Path(source)
     return load_experiment_config(source)
 
 

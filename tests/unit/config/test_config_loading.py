@@ -1,4 +1,6 @@
-"""`load_experiment_config` reads paths, YAML text and dicts, and says what it cannot read."""
+"""`load_experiment_config` reads Paths, YAML text and dicts, and says what it cannot read.
+
+A `str` is always YAML text, never a path: `load_config_file` reads a local file by name."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from trainyard.config import ExperimentConfig, load_experiment_config
+from trainyard.config import (
+    ExperimentConfig,
+    load_config_file,
+    load_config_text,
+    load_experiment_config,
+)
+from trainyard.errors import ConfigError
 
 YAML_TEXT = """\
 name: from-text
@@ -29,10 +37,24 @@ def test_reads_a_path_object(tmp_path: Path) -> None:
     assert load_experiment_config(path).name == "from-text"
 
 
-def test_reads_a_path_given_as_a_string(tmp_path: Path) -> None:
+def test_load_config_file_reads_a_path_given_as_a_string(tmp_path: Path) -> None:
     path = tmp_path / "experiment.conf"  # any existing file, whatever its suffix
     path.write_text(YAML_TEXT)
-    assert load_experiment_config(str(path)).name == "from-text"
+    assert load_config_file(str(path)).name == "from-text"
+
+
+@pytest.mark.parametrize("load", [load_experiment_config, load_config_text])
+def test_a_string_naming_a_file_is_text_and_the_file_is_never_read(
+    tmp_path: Path, load: Callable[[str], ExperimentConfig]
+) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text(YAML_TEXT.replace("from-text", "do-not-leak"))
+    with pytest.raises(ConfigError) as caught:
+        load(str(path))
+    (line,) = str(caught.value).splitlines()
+    assert "do-not-leak" not in line and "MyTrial" not in line
+    assert line.startswith("config: must be a map of fields")
+    assert line.endswith("(config text is YAML, never a file name: send the file's contents)")
 
 
 def test_reads_yaml_text() -> None:
@@ -51,14 +73,13 @@ def test_reads_a_dict_without_modifying_it(minimal: dict[str, Any]) -> None:
 
 
 def test_a_missing_file_is_one_line_naming_it(errors: Callable[[Any], list[str]]) -> None:
-    assert errors("does/not/exist.yaml") == [
+    assert errors(Path("does/not/exist.yaml")) == [
         "does/not/exist.yaml: cannot read the config: No such file or directory"
     ]
 
 
 def test_a_directory_is_not_a_config(tmp_path: Path, errors: Callable[[Any], list[str]]) -> None:
-    (lines,) = errors(tmp_path)
-    assert lines.startswith(f"{tmp_path}: cannot read the config: ")
+    assert errors(tmp_path) == [f"{tmp_path}: is a directory; give the path of a YAML config file"]
 
 
 def test_invalid_yaml_names_line_and_column(errors: Callable[[Any], list[str]]) -> None:
@@ -79,12 +100,16 @@ def test_invalid_yaml_in_a_file_names_the_file(
 
 def test_a_duplicate_key_is_refused(errors: Callable[[Any], list[str]]) -> None:
     text = "entrypoint: a:B\nsearcher: {name: single, metric: m}\nentrypoint: c:D\n"
-    assert errors(text) == ["config: invalid YAML at line 3, column 1: duplicate key 'entrypoint'"]
+    assert errors(text) == [
+        "config: invalid YAML at line 3, column 1: duplicate key 'entrypoint'; keep one of them"
+    ]
 
 
 def test_a_duplicate_key_in_a_nested_map_is_refused(errors: Callable[[Any], list[str]]) -> None:
     text = "searcher:\n  metric: a\n  metric: b\n"
-    assert errors(text) == ["config: invalid YAML at line 3, column 3: duplicate key 'metric'"]
+    assert errors(text) == [
+        "config: invalid YAML at line 3, column 3: duplicate key 'metric'; keep one of them"
+    ]
 
 
 def test_an_empty_document_says_what_is_needed(errors: Callable[[Any], list[str]]) -> None:

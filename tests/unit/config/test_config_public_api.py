@@ -7,6 +7,9 @@ import trainyard.config as config
 EXPECTED = {
     # loading and writing
     "ConfigSource",
+    "load_config_data",
+    "load_config_file",
+    "load_config_text",
     "load_experiment_config",
     "config_to_dict",
     "to_yaml",
