@@ -2,7 +2,9 @@
 
 Every method trains trials to a length: `max_length` (batches, records or epochs), or `max_time`
 in the unit of a metric the trial reports (`time_metric`). Exactly one of the two is given,
-except for PBT (which uses `length_per_round`) and custom searchers (which may give neither).
+except for PBT (which uses `length_per_round`), custom searchers, and `single`, `grid` and
+`random`, which may give neither: then the training script decides how long each trial trains
+(Determined 0.38's way) and a trial that exits 0 has finished.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from trainyard.config._length import Length
 from trainyard.config._problems import Problem, Section, problem_details, show
 
 LengthRule = Literal["required", "forbidden", "optional"]
-SamplerName = Literal["random", "tpe"]
-"""How new trials' hyperparameters are drawn: uniformly at random (Determined's way, the
-default) or by TPE from the results so far (`trainyard.searcher.TPESampler`)."""
+SamplerName = Literal["tpe", "uniform", "random"]
+"""How new trials' hyperparameters are drawn: by TPE from the results so far
+(`trainyard.searcher.TPESampler`), or uniformly at random (Determined's way; "random" is the old
+spelling of "uniform")."""
 
 
 class _SearcherBase(Section):
@@ -73,12 +76,16 @@ class SingleSearcherConfig(_SearcherBase):
 
     name: Literal["single"] = "single"
 
+    length_rule: ClassVar[LengthRule] = "optional"
+
 
 class GridSearcherConfig(_SearcherBase):
     """One trial per point of the grid (int/double/log need `count`)."""
 
     name: Literal["grid"] = "grid"
     max_concurrent_trials: int = Field(default=16, ge=0)
+
+    length_rule: ClassVar[LengthRule] = "optional"
 
 
 class RandomSearcherConfig(_SearcherBase):
@@ -88,6 +95,8 @@ class RandomSearcherConfig(_SearcherBase):
     max_trials: int = Field(ge=1)
     max_concurrent_trials: int = Field(default=16, ge=0)
     sampler: SamplerName = "random"
+
+    length_rule: ClassVar[LengthRule] = "optional"
 
 
 class SyncHalvingSearcherConfig(_SearcherBase):

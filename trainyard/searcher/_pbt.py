@@ -26,13 +26,18 @@ from trainyard.searcher._common import (
 )
 from trainyard.searcher._explore import explore
 from trainyard.searcher._ops import Create, Operation, ValidateAfter
+from trainyard.searcher._sampler import HParamSampler
 from trainyard.searcher._space import HParamSpace
 
 
 class PBT(BuiltinSearch):
     """PBT; see the module docstring. A first-round trial that reports invalid hyperparameters
     before its first validation is replaced at once by a fresh sample; a child that does counts
-    as failed and is replaced at the end of the round like any failed member."""
+    as failed and is replaced at the end of the round like any failed member.
+
+    `sampler` draws the first population and the values a child resamples (uniform by default,
+    Determined's way); a learning sampler sees every member's result at its cumulative length.
+    """
 
     def __init__(
         self,
@@ -46,8 +51,11 @@ class PBT(BuiltinSearch):
         perturb_factor: float,
         smaller_is_better: bool = True,
         seed: Seed = 0,
+        sampler: HParamSampler | None = None,
     ) -> None:
-        super().__init__(hparam_space, smaller_is_better=smaller_is_better, seed=seed)
+        super().__init__(
+            hparam_space, smaller_is_better=smaller_is_better, seed=seed, sampler=sampler
+        )
         self.population_size = check_positive("population_size", population_size)
         self.num_rounds = check_positive("num_rounds", num_rounds)
         self.length_per_round = check_positive("length_per_round", length_per_round)
@@ -80,7 +88,7 @@ class PBT(BuiltinSearch):
     def _spawn(self, parent: int | None) -> list[Operation]:
         rid = self.ledger.create()
         if parent is None:
-            hparams = self.space.sample(self.rng)
+            hparams = self._sample_hparams(rid)
         else:
             hparams = explore(
                 self.space,
@@ -88,7 +96,11 @@ class PBT(BuiltinSearch):
                 self.rng,
                 resample_probability=self.resample_probability,
                 perturb_factor=self.perturb_factor,
+                sampler=self.sampler,
             )
+            if self.sampler.learns:
+                flat = self.space.flat(hparams)
+                self.sampled[rid] = [flat[p.keys] for p in self.space.params]
         self.hparams[rid] = hparams
         self.members.append(rid)
         if parent is None:

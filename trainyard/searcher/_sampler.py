@@ -1,24 +1,14 @@
 """How a search draws a new trial's hyperparameters: uniformly, or by TPE from what it has seen.
 
 A sampler is pure, like the searchers: `sample(space, rng)` uses no randomness but `rng`, and
-`observe(...)` only records. `TPESampler` is a univariate tree-structured Parzen estimator
-(Bergstra et al., 2011; the shape of Optuna's default sampler):
-
-- Multi-fidelity as Optuna ranks pruned trials: each configuration counts once, by the longest
-  length it reached and its score there; configurations that went further rank first, then by
-  score. The best `gamma(n)` of the `n` configurations are "good", the rest "bad".
-- For each hyperparameter it fits one density to the good values and one to the bad (each with
-  a broad prior: a mid-range normal for numbers, a uniform share for categories), draws
-  `n_candidates` values from the good density and keeps the one where good/bad is highest.
-- Until `n_startup` configurations have results, and for a `random_fraction` of draws after
-  that (exploration, as BOHB does), it draws uniformly.
-- It keeps the `max_kept` most recently seen configurations, so a long search's snapshot and
-  sampling cost stay bounded.
+`observe(...)` only records. `UniformSampler` is Determined's behaviour (every hyperparameter
+drawn independently and uniformly, with replacement). `TPESampler` is the model-based sampler:
+multivariate, native over int and categorical axes, multi-fidelity, and without repeats on finite
+spaces; `trainyard/searcher/_tpe.py` says how it models.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -26,7 +16,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from trainyard.searcher._space import HParamSpace, Param
+from trainyard.searcher._space import HParamSpace
+from trainyard.searcher._tpe import _ENUMERATE_LIMIT, Array, _Axes, _Density, gamma_of, length_group
+
+SAMPLER_NAMES = ("tpe", "uniform", "random")
+"""What `searcher.sampler` may say; "random" is the old spelling of "uniform"."""
+DEFAULT_SAMPLER = "tpe"
+"""The sampler of a config that names none (chosen from `make bench-hpo`)."""
 
 
 class HParamSampler(Protocol):
@@ -70,18 +66,20 @@ class UniformSampler:
         return None
 
 
-def make_sampler(name: str) -> HParamSampler:
-    """The sampler a config's `searcher.sampler` names: "random" or "tpe"."""
-    return TPESampler() if name == "tpe" else UniformSampler()
-
-
-def default_gamma(n: int) -> int:
-    """How many of `n` results count as good: 10%, at least 1, at most 25."""
-    return min(max(1, math.ceil(0.1 * n)), 25)
+def make_sampler(name: str | None) -> HParamSampler:
+    """The sampler a config's `searcher.sampler` names: "tpe", or "uniform" (alias "random");
+    None means `DEFAULT_SAMPLER`."""
+    return TPESampler() if (name or DEFAULT_SAMPLER) == "tpe" else UniformSampler()
 
 
 class TPESampler:
-    """Tree-structured Parzen estimator; see the module docstring."""
+    """The model-based sampler; see `trainyard/searcher/_tpe.py` for the model.
+
+    `n_startup`: results a length group needs before the model is used (capped at a quarter of
+    a finite space, at least 2). `gamma`: the fraction of a group that counts as good.
+    `max_kept`: configurations remembered (most recent). `max_seen`: draws remembered to avoid
+    repeats on finite spaces.
+    """
 
     learns = True
 
@@ -90,165 +88,143 @@ class TPESampler:
         *,
         n_startup: int = 10,
         n_candidates: int = 24,
-        max_kept: int = 1000,
+        gamma: float = 0.15,
+        random_fraction: float = 0.1,
         prior_weight: float = 1.0,
-        random_fraction: float = 1 / 3,
+        max_kept: int = 1000,
+        max_seen: int = 10_000,
     ) -> None:
-        self.n_startup = n_startup
-        self.random_fraction = random_fraction
+        self.n_startup = max(2, n_startup)
         self.n_candidates = n_candidates
-        self.max_kept = max_kept
+        self.gamma = gamma
+        self.random_fraction = random_fraction
         self.prior_weight = prior_weight
-        self.results: dict[str, tuple[list[Any], int, float]] = {}
-        """Per configuration (JSON of its values): the values, the longest length it reached
-        and its score there; oldest first."""
+        self.max_kept = max_kept
+        self.max_seen = max_seen
+        self.results: dict[str, tuple[list[Any], dict[int, float]]] = {}
+        """Per configuration (JSON of its values): the values and its score per length group
+        (`length_group`); least recently observed first."""
+        self.seen: dict[int, None] = {}
+        """Finite spaces: the configuration numbers drawn in the current round, oldest first."""
+        self._axes: _Axes | None = None
+        self._encoded: dict[str, Array | None] = {}
+
+    # --- recording ------------------------------------------------------------------------------
 
     def observe(self, values: Sequence[Any], length: int, score: float) -> None:
         key = json.dumps(list(values), sort_keys=True)
         known = self.results.pop(key, None)
-        if known is not None and known[1] > length:
-            length, score = known[1], known[2]
-        self.results[key] = (list(values), int(length), float(score))
-        if len(self.results) > self.max_kept:
-            del self.results[next(iter(self.results))]
-
-    def sample(self, space: HParamSpace, rng: np.random.Generator) -> dict[str, Any]:
-        explore = rng.random() < self.random_fraction
-        if len(self.results) < self.n_startup or explore:
-            return space.sample(rng)
-        kept = list(self.results.values())
-        order = sorted(range(len(kept)), key=lambda i: (-kept[i][1], kept[i][2]))
-        good = set(order[: default_gamma(len(kept))])
-        columns = [
-            (
-                [v[column] for i, (v, _, _) in enumerate(kept) if i in good],
-                [v[column] for i, (v, _, _) in enumerate(kept) if i not in good],
-            )
-            for column in range(len(space.params))
-        ]
-        values = [
-            self._choose(param, below, above, rng)
-            for param, (below, above) in zip(space.params, columns, strict=True)
-        ]
-        return space.build({p.keys: v for p, v in zip(space.params, values, strict=True)})
-
-    def _choose(
-        self, param: Param, good: list[Any], bad: list[Any], rng: np.random.Generator
-    ) -> Any:
-        if param.type == "const":
-            return copy.deepcopy(param.val)
-        if param.type == "categorical":
-            return copy.deepcopy(param.vals[self._choose_index(param, good, bad, rng)])
-        lo, hi = _internal_range(param)
-        below = _Parzen([_to_internal(param, v) for v in good], lo, hi, self.prior_weight)
-        above = _Parzen([_to_internal(param, v) for v in bad], lo, hi, self.prior_weight)
-        candidates = below.draw(rng, self.n_candidates)
-        if param.type == "int":
-            candidates = np.clip(np.round(candidates), param.minval, param.maxval)
-        best = candidates[int(np.argmax(below.log_pdf(candidates) - above.log_pdf(candidates)))]
-        return _from_internal(param, float(best))
-
-    def _choose_index(
-        self, param: Param, good: list[Any], bad: list[Any], rng: np.random.Generator
-    ) -> int:
-        k = len(param.vals)
-        below = self._category_weights(param, good, k)
-        above = self._category_weights(param, bad, k)
-        candidates = rng.choice(k, size=self.n_candidates, p=below)
-        ratio = np.log(below[candidates]) - np.log(above[candidates])
-        return int(candidates[int(np.argmax(ratio))])
-
-    def _category_weights(self, param: Param, values: list[Any], k: int) -> np.ndarray[Any, Any]:
-        weights = np.full(k, self.prior_weight / k)
-        for value in values:
-            if value in param.vals:
-                weights[param.vals.index(value)] += 1.0
-        result: np.ndarray[Any, Any] = weights / weights.sum()
-        return result
+        groups = known[1] if known else {}
+        groups[length_group(length)] = float(score)
+        self.results[key] = (list(values), groups)
+        while len(self.results) > self.max_kept:
+            oldest = next(iter(self.results))
+            del self.results[oldest]
+            self._encoded.pop(oldest, None)
 
     def dump(self) -> dict[str, Any]:
         return {
             "results": [
-                [values, length, _json_score(score)]
-                for values, length, score in self.results.values()
-            ]
+                [values, [[g, None if not math.isfinite(s) else s] for g, s in groups.items()]]
+                for values, groups in self.results.values()
+            ],
+            "seen": list(self.seen),
         }
 
     def load(self, data: Mapping[str, Any]) -> None:
         self.results = {}
-        for values, length, score in data.get("results", []):
+        for values, groups in data.get("results", []):
             key = json.dumps(list(values), sort_keys=True)
-            self.results[key] = (list(values), int(length), math.inf if score is None else score)
+            scores = {int(g): math.inf if s is None else float(s) for g, s in groups}
+            self.results[key] = (list(values), scores)
+        self.seen = {int(i): None for i in data.get("seen", [])}
+        self._encoded = {}
 
+    # --- drawing --------------------------------------------------------------------------------
 
-def _normal_cdf(z: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    return np.array([0.5 * (1.0 + math.erf(v / math.sqrt(2.0))) for v in z.tolist()])
+    def sample(self, space: HParamSpace, rng: np.random.Generator) -> dict[str, Any]:
+        axes = self._axes_for(space)
+        if axes.dims == 0:
+            return space.sample(rng)
+        if axes.size is not None and len(self.seen) >= axes.size:
+            self.seen.clear()  # every configuration was drawn: a new round
+        explore = rng.random() < self.random_fraction
+        model = None if explore else self._model(axes)
+        point = self._fresh_uniform(axes, rng) if model is None else self._best(axes, model, rng)
+        if axes.size is not None:
+            self.seen[axes.index(point)] = None
+            while len(self.seen) > self.max_seen:
+                del self.seen[next(iter(self.seen))]
+        return axes.decode(point)
 
+    def _axes_for(self, space: HParamSpace) -> _Axes:
+        if self._axes is None or self._axes.space is not space:
+            self._axes = _Axes(space)
+            self._encoded = {}
+        return self._axes
 
-def _json_score(score: float) -> float | None:
-    return None if not math.isfinite(score) else score
+    def _fresh(self, axes: _Axes, point: Array) -> bool:
+        return axes.size is None or axes.index(point) not in self.seen
 
+    def _fresh_uniform(self, axes: _Axes, rng: np.random.Generator) -> Array:
+        """A uniform draw, not seen in this round if the space is finite."""
+        point: Array = np.asarray(axes.uniform(rng, 1)[0])
+        for _ in range(63):
+            if self._fresh(axes, point):
+                return point
+            point = np.asarray(axes.uniform(rng, 1)[0])
+        if axes.size is not None and axes.size <= _ENUMERATE_LIMIT:
+            free = [i for i in range(axes.size) if i not in self.seen]
+            if free:
+                return axes.point_of(free[int(rng.integers(len(free)))])
+        return point
 
-def _internal_range(param: Param) -> tuple[float, float]:
-    """The axis TPE models a numeric hyperparameter on: exponents for `log`, +-0.5 for ints."""
-    if param.type == "int":
-        return param.minval - 0.5, param.maxval + 0.5
-    return float(param.minval), float(param.maxval)
+    def _best(
+        self, axes: _Axes, model: tuple[_Density, _Density], rng: np.random.Generator
+    ) -> Array:
+        """The candidate from the good density with the best good/bad ratio (fresh ones only)."""
+        good, bad = model
+        for _ in range(4):
+            candidates = good.draw(rng, self.n_candidates)
+            fresh = [i for i in range(len(candidates)) if self._fresh(axes, candidates[i])]
+            if fresh:
+                candidates = candidates[fresh]
+                ratio = good.log_pdf(candidates) - bad.log_pdf(candidates)
+                return np.asarray(candidates[int(np.argmax(ratio))])
+        return self._fresh_uniform(axes, rng)
 
+    def _model(self, axes: _Axes) -> tuple[_Density, _Density] | None:
+        """The good and bad densities, or None while no length group has enough results."""
+        groups: dict[int, list[tuple[float, Array]]] = {}
+        for key, (values, scores) in self.results.items():
+            if key not in self._encoded:
+                self._encoded[key] = axes.encode(values)
+            point = self._encoded[key]
+            if point is None:
+                continue
+            for g, score in scores.items():
+                groups.setdefault(g, []).append((score, point))
+        need = self.n_startup
+        if axes.size is not None:
+            need = max(2, min(need, axes.size // 4))
+        qualified = sorted((g for g in groups if len(groups[g]) >= need), reverse=True)
+        if not qualified:
+            return None
+        top = len(groups[qualified[0]])
+        good_top = gamma_of(top, self.gamma)
+        bad_top = max(top - good_top, 1)
+        good: list[tuple[float, Array]] = []
+        bad: list[tuple[float, Array]] = []
+        for rank, g in enumerate(qualified):
+            weight = 0.5**rank
+            rows = sorted(groups[g], key=lambda row: row[0])
+            k = gamma_of(len(rows), self.gamma)
+            good += [(weight * good_top / k, p) for _, p in rows[:k]]
+            rest = max(len(rows) - k, 1)
+            bad += [(weight * bad_top / rest, p) for _, p in rows[k:]]
+        return self._density(axes, good), self._density(axes, bad)
 
-def _to_internal(param: Param, value: Any) -> float:
-    if param.type == "log":
-        return math.log(max(float(value), 1e-300)) / math.log(param.base)
-    return float(value)
-
-
-def _from_internal(param: Param, value: float) -> Any:
-    if param.type == "int":
-        return int(min(max(round(value), int(param.minval)), int(param.maxval)))
-    if param.type == "log":
-        return float(param.base ** min(max(value, param.minval), param.maxval))
-    return float(min(max(value, param.minval), param.maxval))
-
-
-class _Parzen:
-    """A mixture of normals truncated to `[lo, hi]`: one per observation plus a broad prior.
-
-    Each observation's width is the larger gap to its neighbours (prior included), clipped to
-    `[(hi - lo) / min(100, n + 1), hi - lo]`; the prior sits mid-range with width `hi - lo`.
-    """
-
-    def __init__(self, points: list[float], lo: float, hi: float, prior_weight: float) -> None:
-        span = max(hi - lo, 1e-12)
-        mus = np.array([*points, (lo + hi) / 2.0])
-        order = np.argsort(mus, kind="stable")
-        ordered = mus[order]
-        edges = np.concatenate([[lo], ordered, [hi]])
-        gaps = np.maximum(ordered - edges[:-2], edges[2:] - ordered)
-        sigmas = np.empty_like(mus)
-        sigmas[order] = np.clip(gaps, span / min(100.0, len(mus) + 1.0), span)
-        sigmas[-1] = span
-        weights = np.ones_like(mus)
-        weights[-1] = prior_weight
-        self.mus, self.sigmas = mus, sigmas
-        self.weights = weights / weights.sum()
-        self.lo, self.hi = lo, hi
-        self.mass = _normal_cdf((hi - mus) / sigmas) - _normal_cdf((lo - mus) / sigmas)
-
-    def draw(self, rng: np.random.Generator, count: int) -> np.ndarray[Any, Any]:
-        """`count` values from the mixture (a normal's draw outside the range is redrawn)."""
-        out = np.empty(count)
-        for i in range(count):
-            c = int(rng.choice(len(self.mus), p=self.weights))
-            for _ in range(100):
-                x = rng.normal(self.mus[c], self.sigmas[c])
-                if self.lo <= x <= self.hi:
-                    break
-            out[i] = min(max(x, self.lo), self.hi)
-        return out
-
-    def log_pdf(self, xs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        z = (xs[:, None] - self.mus[None, :]) / self.sigmas[None, :]
-        density = np.exp(-0.5 * z * z) / (math.sqrt(2 * math.pi) * self.sigmas[None, :])
-        mixed = (density * (self.weights / np.maximum(self.mass, 1e-300))[None, :]).sum(axis=1)
-        result: np.ndarray[Any, Any] = np.log(np.maximum(mixed, 1e-300))
-        return result
+    def _density(self, axes: _Axes, rows: list[tuple[float, Array]]) -> _Density:
+        points = np.array([p for _, p in rows]).reshape(len(rows), axes.dims)
+        weights = np.array([w for w, _ in rows], dtype=float)
+        return _Density(axes, points, weights, self.prior_weight)

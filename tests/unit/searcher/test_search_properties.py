@@ -160,6 +160,7 @@ def cases(draw: st.DrawFn) -> Case:
             truncate_fraction=fraction,
             resample_probability=0.3,
             perturb_factor=0.5,
+            sampler=sampler(),
             **common,
         ),
         rounds * per_round,

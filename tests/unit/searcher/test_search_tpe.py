@@ -53,15 +53,6 @@ def sequential_search(sampler: TPESampler | None, seed: int, trials: int = 80) -
     return out
 
 
-def test_until_n_startup_results_it_draws_exactly_like_the_uniform_sampler() -> None:
-    sampler = TPESampler(n_startup=5, random_fraction=0.0)
-    a, b = np.random.default_rng(3), np.random.default_rng(3)
-    for i in range(4):
-        sampler.observe([0.1 * i, 1e-3, 16, "sgd", 3], 1, float(i))
-        b.random()  # TPE first decides whether to explore
-        assert sampler.sample(SPACE, a) == SPACE.sample(b)
-
-
 def test_it_concentrates_where_the_good_results_are() -> None:
     uniform = [statistics.mean(sequential_search(None, seed)[40:]) for seed in range(5)]
     tpe = [statistics.mean(sequential_search(TPESampler(), seed)[40:]) for seed in range(5)]
@@ -81,18 +72,6 @@ def test_values_keep_their_types_and_ranges() -> None:
         sampler.observe(values(h), 1, loss(h))
 
 
-def test_a_config_that_trained_longer_ranks_above_a_better_score_at_a_shorter_length() -> None:
-    sampler = TPESampler(n_startup=1, random_fraction=0.0, n_candidates=64)
-    space = HParamSpace.of({"opt": {"type": "categorical", "vals": ["a", "b", "c", "d"]}})
-    sampler.observe(["a"], 100, 0.9)  # promoted to the top: the good one
-    for name in ("b", "c", "d"):
-        sampler.observe([name], 10, 0.1)
-    sampler.observe(["a"], 10, 5.0)  # a late short report does not undo the longer one
-    rng = np.random.default_rng(0)
-    draws = [sampler.sample(space, rng)["opt"] for _ in range(40)]
-    assert draws.count("a") == 40
-
-
 def test_nan_and_inf_results_rank_last_and_survive_a_snapshot() -> None:
     sampler = TPESampler(n_startup=2)
     sampler.observe([0.5, 1e-3, 16, "sgd", 3], 5, math.inf)
@@ -108,7 +87,7 @@ def test_kept_results_are_bounded_oldest_first() -> None:
     sampler = TPESampler(max_kept=3)
     for i in range(5):
         sampler.observe([float(i)], 1, float(i))
-    assert [v for v, _, _ in sampler.results.values()] == [[2.0], [3.0], [4.0]]
+    assert [v for v, _ in sampler.results.values()] == [[2.0], [3.0], [4.0]]
 
 
 def test_adaptive_asha_brackets_share_one_sampler_kept_once_in_the_snapshot() -> None:
@@ -177,4 +156,4 @@ def test_sampler_is_refused_by_methods_that_do_not_draw_freely() -> None:
 def test_an_unknown_sampler_name_is_a_one_line_error() -> None:
     with pytest.raises(ConfigError) as err:
         make_searcher(synthetic_config("bayes"))
-    assert str(err.value) == "searcher.sampler: must be one of random, tpe, got 'bayes'"
+    assert str(err.value) == "searcher.sampler: must be one of tpe, uniform, random, got 'bayes'"
