@@ -154,9 +154,13 @@ def test_crashing_trial_restarts_max_restarts_times_then_errors_and_the_search_g
     assert trials["ok"].state == "COMPLETED"
     assert trials["invalid"].exit_reason == "invalid_hp"
     assert len(allocations(master, crashed.id)) == 3  # the first run and 2 restarts
-    restarts = [e for e in events(master, crashed.id) if e.kind == "restart"]
-    assert [e.exit_code for e in restarts] == [3, 3, 3]
-    assert all("exited with code 3" in e.reason for e in restarts)
+    assert crashed.restarts == 2  # restarts, not failures (it failed 3 times)
+    history = events(master, crashed.id)
+    restarts = [e for e in history if e.kind == "restart"]
+    assert [e.exit_code for e in restarts] == [3, 3]
+    assert all(e.reason == "exited with code 3" for e in restarts)
+    (failure,) = [e for e in history if e.kind == "failure"]
+    assert failure.reason == "exited with code 3; no restarts left (max_restarts 2)"
     assert len(allocations(master, trials["invalid"].id)) == 1  # never restarted
 
 

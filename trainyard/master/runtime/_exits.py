@@ -1,24 +1,36 @@
 """What happens when an allocation's processes exit (or were lost with a dead master).
 
-Decided from the DB in one unit of work with the experiment's searcher:
+`decide_exit(ExitFacts) -> ExitDecision` is the whole rule, a pure function (no DB, no clock);
+`handle_exit` gathers the facts from the DB and applies the decision in one unit of work with the
+experiment's searcher. The rule, first match wins:
 
-- experiment stopping (cancel/kill) -> trial CANCELED; the experiment ends once nothing runs;
+- the trial already ended -> nothing;
+- experiment stopping (cancel/kill) -> trial CANCELED (ERRORED for STOPPING_ERROR);
 - the trial reported an early exit -> ERRORED (errored) / COMPLETED (invalid_hp) / CANCELED;
 - killed by a person -> CANCELED and `on_trial_exited_early(USER_CANCELED)`;
-- closed by the searcher with no work left (or stopped) -> COMPLETED and `on_trial_closed`;
+- the searcher's work is done (closed with nothing pending, or stopped): COMPLETED and
+  `on_trial_closed` when it exited 0 or its latest registered checkpoint covers its last
+  validation; otherwise its final checkpoint was lost (killed, OOM, crashed while writing it):
+  the trial is re-queued to train again from its latest checkpoint to its completed length and
+  checkpoint there (a failure counted against `max_restarts`, unless lost with the master);
 - asked to stop for pause/preemption/idle, or lost with the master -> QUEUED (PAUSED when the
   experiment is paused) to resume from its latest checkpoint; not a failure;
 - exit 0 with no searcher work pending -> QUEUED, idle until the searcher gives it work;
-- otherwise a failure: recorded as a restart and re-queued, until `max_restarts` is exceeded:
-  ERRORED and `on_trial_exited_early(ERRORED)`; the experiment carries on.
+- otherwise a failure. `restarts` counts restarts: while `restarts < max_restarts` the trial is
+  restarted (restarts + 1) and re-queued; else it is ERRORED (restarts unchanged) and the
+  searcher hears `on_trial_exited_early(ERRORED)`; the experiment carries on.
 """
 
 from __future__ import annotations
 
+import enum
+import signal
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trainyard.master.db import Allocation, Trial
+from trainyard.master.db import Allocation, Checkpoint, Trial
 from trainyard.master.db import allocations as alloc_repo
 from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
@@ -26,7 +38,15 @@ from trainyard.master.runtime._context import Runtime
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.searcher import ExitedReason
 
-__all__ = ["end_stopping_experiment", "handle_exit"]
+__all__ = [
+    "ExitDecision",
+    "ExitFacts",
+    "Outcome",
+    "decide_exit",
+    "describe_exit",
+    "end_stopping_experiment",
+    "handle_exit",
+]
 
 _STOPPING = (
     ExperimentState.STOPPING_CANCELED,
@@ -39,6 +59,114 @@ _EARLY_STATE = {
     ExitedReason.INVALID_HP.value: TrialState.COMPLETED,
     ExitedReason.USER_CANCELED.value: TrialState.CANCELED,
 }
+_ASKED_TO_STOP = ("pause", "preempt", "stop", "idle")
+
+
+class Outcome(enum.StrEnum):
+    """What `handle_exit` does with the trial."""
+
+    IGNORE = "ignore"
+    """The trial had already ended."""
+    END = "end"
+    """Its experiment is stopping: the trial ends in `ExitDecision.state`."""
+    EARLY = "early"
+    """It reported an early exit (the searcher already heard it): ends in `state`."""
+    USER_CANCELED = "user_canceled"
+    """Killed by a person: CANCELED, the searcher hears USER_CANCELED."""
+    COMPLETE = "complete"
+    """Searcher work done and saved: COMPLETED, the searcher hears `on_trial_closed`."""
+    REQUEUE = "requeue"
+    """Not a failure: back to `state` (QUEUED or PAUSED) to resume from its latest checkpoint."""
+    RESTART = "restart"
+    """A failure with restarts left: one more restart, back to `state`."""
+    ERROR = "error"
+    """A failure with no restarts left: ERRORED, the searcher hears ERRORED."""
+
+
+@dataclass(frozen=True)
+class ExitFacts:
+    """Everything the exit rule looks at."""
+
+    code: int | None
+    """Exit status (negative: killed by that signal; 128+N: the launcher saw signal N);
+    None: lost when a previous master died."""
+    trial_state: TrialState
+    experiment_state: ExperimentState
+    preempt_reason: str | None
+    """Why the allocation was asked to stop (`pause`, `preempt`, `stop`, `idle`, `kill`)."""
+    exited_reason: str | None
+    """The early exit the trial reported, if any."""
+    closed: bool
+    stop_requested: bool
+    target_length: int | None
+    completed_length: int
+    checkpoint_covers_work: bool
+    """The trial's latest registered checkpoint is at or past its last validation (or there is
+    nothing to cover: no validation reported, nothing completed)."""
+    restarts: int
+    max_restarts: int
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    outcome: Outcome
+    state: TrialState | None = None
+    """The trial's next state (None for IGNORE)."""
+    reason: str = ""
+    """For failures: what went wrong, in words (recorded on the trial's events)."""
+    redo_final_checkpoint: bool = False
+    """Re-queue with work "train to `completed_length`" so the lost final checkpoint is
+    written again."""
+
+
+def describe_exit(code: int | None) -> str:
+    """`exited with code 3`, `was killed by SIGKILL (exit 137; out of memory?)`, ..."""
+    if code is None:
+        return "was lost with the master"
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else None
+    if number is None:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"exited with code {code}"
+    hint = "; out of memory?" if number == signal.SIGKILL else ""
+    return f"was killed by {name} (exit {code}{hint})"
+
+
+def decide_exit(f: ExitFacts) -> ExitDecision:
+    """The exit rule of this module's docstring; pure and total."""
+    if f.trial_state.is_terminal:
+        return ExitDecision(Outcome.IGNORE)
+    if f.experiment_state in _STOPPING:
+        failed = f.experiment_state is ExperimentState.STOPPING_ERROR
+        return ExitDecision(Outcome.END, TrialState.ERRORED if failed else TrialState.CANCELED)
+    if f.exited_reason is not None:
+        return ExitDecision(Outcome.EARLY, _EARLY_STATE.get(f.exited_reason, TrialState.ERRORED))
+    if f.preempt_reason == "kill":
+        return ExitDecision(Outcome.USER_CANCELED, TrialState.CANCELED)
+    requeue = (
+        TrialState.PAUSED if f.experiment_state is ExperimentState.PAUSED else TrialState.QUEUED
+    )
+    pending = f.target_length is not None and f.target_length >= f.completed_length
+    if f.closed and (not pending or f.stop_requested):
+        if f.code == 0 or f.checkpoint_covers_work:
+            return ExitDecision(Outcome.COMPLETE, TrialState.COMPLETED)
+        if f.code is None:
+            return ExitDecision(Outcome.REQUEUE, requeue, redo_final_checkpoint=True)
+        why = f"{describe_exit(f.code)} before its final checkpoint was registered"
+        return _failure(f, why, requeue, redo=True)
+    if f.preempt_reason in _ASKED_TO_STOP or f.code is None or (f.code == 0 and not pending):
+        return ExitDecision(Outcome.REQUEUE, requeue)
+    why = describe_exit(f.code) if f.code else "exited 0 before finishing its searcher work"
+    return _failure(f, why, requeue, redo=False)
+
+
+def _failure(f: ExitFacts, why: str, requeue: TrialState, *, redo: bool) -> ExitDecision:
+    if f.restarts >= f.max_restarts:
+        reason = f"{why}; no restarts left (max_restarts {f.max_restarts})"
+        return ExitDecision(Outcome.ERROR, TrialState.ERRORED, reason)
+    return ExitDecision(Outcome.RESTART, requeue, why, redo_final_checkpoint=redo)
 
 
 def handle_exit(rt: Runtime, allocation_id: str, exit_code: int | None) -> None:
@@ -60,70 +188,83 @@ def handle_exit(rt: Runtime, allocation_id: str, exit_code: int | None) -> None:
     rt.wake.set()
 
 
+def checkpoint_covers_work(session: Session, trial: Trial) -> bool:
+    """Whether the trial's latest registered checkpoint is at or past its last validation
+    (vacuously true before its first completed operation or validation report)."""
+    if trial.completed_length <= 0 or trial.last_validation_steps is None:
+        return True
+    if trial.latest_checkpoint_uuid is None:
+        return False
+    steps = session.scalar(
+        select(Checkpoint.steps_completed).where(Checkpoint.uuid == trial.latest_checkpoint_uuid)
+    )
+    return steps is not None and steps >= trial.last_validation_steps
+
+
 def _settle(
     rt: Runtime, session: Session, trial: Trial, alloc: Allocation, code: int | None
 ) -> None:
-    state = TrialState(trial.state)
-    if state.is_terminal:
-        return
     eid = trial.experiment_id
     experiment = exp_repo.get_experiment(session, eid)
-    estate = ExperimentState(experiment.state)
-    reason = alloc.preempt_reason
-    trial_repo.record_event(
-        session,
-        trial.id,
-        "exit",
-        exit_code=code,
-        reason=reason or ("lost with the master" if code is None else ""),
-        allocation_id=alloc.id,
+    facts = ExitFacts(
+        code=code,
+        trial_state=TrialState(trial.state),
+        experiment_state=ExperimentState(experiment.state),
+        preempt_reason=alloc.preempt_reason,
+        exited_reason=trial.exited_reason,
+        closed=trial.closed,
+        stop_requested=trial.stop_requested,
+        target_length=trial.target_length,
+        completed_length=trial.completed_length,
+        checkpoint_covers_work=checkpoint_covers_work(session, trial),
+        restarts=trial.restarts,
+        max_restarts=rt.config(session, eid).max_restarts,
     )
-    if estate in _STOPPING:
-        final = (
-            TrialState.ERRORED if estate is ExperimentState.STOPPING_ERROR else TrialState.CANCELED
-        )
-        trial_repo.set_trial_state(session, trial.id, final)
+    decision = decide_exit(facts)
+    if decision.outcome is Outcome.IGNORE:
         return
-    if trial.exited_reason is not None:
-        trial_repo.set_trial_state(
-            session, trial.id, _EARLY_STATE.get(trial.exited_reason, TrialState.ERRORED)
-        )
-        rt.shell.finish_if_done(session, eid)
-        return
-    if reason == "kill":
-        _end_early(rt, session, trial, ExitedReason.USER_CANCELED, TrialState.CANCELED)
-        return
-    pending = trial.target_length is not None and trial.target_length > trial.completed_length
-    if trial.closed and (not pending or trial.stop_requested):
+    assert decision.state is not None
+    reason = alloc.preempt_reason or ("lost with the master" if code is None else "")
+    trial_repo.record_event(
+        session, trial.id, "exit", exit_code=code, reason=reason, allocation_id=alloc.id
+    )
+    outcome = decision.outcome
+    if outcome in (Outcome.END, Outcome.EARLY):
+        trial_repo.set_trial_state(session, trial.id, decision.state)
+        if outcome is Outcome.EARLY:
+            rt.shell.finish_if_done(session, eid)
+    elif outcome is Outcome.USER_CANCELED:
+        _end_early(rt, session, trial, ExitedReason.USER_CANCELED, decision.state)
+    elif outcome is Outcome.COMPLETE:
         trial_repo.set_trial_state(session, trial.id, TrialState.COMPLETED)
         rt.shell.event(session, eid, lambda s: s.on_trial_closed(trial.request_id))
-        return
-    if (
-        reason in ("pause", "preempt", "stop", "idle")
-        or code is None
-        or (code == 0 and not pending)
-    ):
-        _requeue(session, trial, estate)
-        return
-    why = f"exited with code {code}" if code else "exited 0 before finishing its searcher work"
-    restarts = trial_repo.record_restart(
-        session, trial.id, reason=why, exit_code=code, allocation_id=alloc.id
-    )
-    max_restarts = rt.config(session, eid).max_restarts
-    if restarts > max_restarts:
-        rt.log.warning(
-            "trial %s %s; no restarts left (max_restarts %s)", trial.id, why, max_restarts
+    elif outcome is Outcome.ERROR:
+        rt.log.warning("trial %s %s", trial.id, decision.reason)
+        trial_repo.record_event(
+            session,
+            trial.id,
+            "failure",
+            exit_code=code,
+            reason=decision.reason,
+            allocation_id=alloc.id,
         )
-        _end_early(rt, session, trial, ExitedReason.ERRORED, TrialState.ERRORED)
-        return
-    rt.log.info("trial %s %s; restart %s of %s", trial.id, why, restarts, max_restarts)
-    _requeue(session, trial, estate)
-
-
-def _requeue(session: Session, trial: Trial, estate: ExperimentState) -> None:
-    target = TrialState.PAUSED if estate is ExperimentState.PAUSED else TrialState.QUEUED
-    if TrialState(trial.state) is not target:
-        trial_repo.set_trial_state(session, trial.id, target)
+        _end_early(rt, session, trial, ExitedReason.ERRORED, decision.state)
+    else:
+        if outcome is Outcome.RESTART:
+            restarts = trial_repo.record_restart(
+                session, trial.id, reason=decision.reason, exit_code=code, allocation_id=alloc.id
+            )
+            rt.log.info(
+                "trial %s %s; restart %s of %s",
+                trial.id,
+                decision.reason,
+                restarts,
+                facts.max_restarts,
+            )
+        if decision.redo_final_checkpoint:
+            rt.shell.redo_final_checkpoint(session, eid, trial)
+        if TrialState(trial.state) is not decision.state:
+            trial_repo.set_trial_state(session, trial.id, decision.state)
 
 
 def _end_early(

@@ -76,7 +76,7 @@ def scheduler_inputs(rt: Runtime, session: Session) -> SchedulerInputs:
             Experiment.state == ExperimentState.ACTIVE.value,
             Trial.state == TrialState.QUEUED.value,
             Trial.target_length.is_not(None),
-            Trial.target_length > Trial.completed_length,
+            Trial.target_length >= Trial.completed_length,  # == : redo a lost final checkpoint
             Trial.stop_requested.is_(False),
         )
         .order_by(Trial.id)
@@ -121,7 +121,7 @@ def _running(rt: Runtime, session: Session) -> tuple[list[Running], dict[str, Li
         aid, pool, slot_ids, reason, state, started_at, tid, eid, target, done, closed, *rest = row
         override, owner = rest
         config = rt.config(session, eid)
-        has_work = target is not None and target > done
+        has_work = target is not None and target >= done
         running.append(
             Running(
                 id=aid,
@@ -168,7 +168,7 @@ def _still_idle(session: Session, allocation_id: str) -> bool:
         .join(Allocation, Allocation.trial_id == Trial.id)
         .where(Allocation.id == allocation_id)
     ).one_or_none()
-    return row is not None and (row[0] is None or row[0] <= row[1])
+    return row is not None and (row[0] is None or row[0] < row[1])
 
 
 class SchedulingLoop:

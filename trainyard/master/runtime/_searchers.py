@@ -156,6 +156,15 @@ class SearchShell:
         search.pending.pop(trial.request_id, None)
         trial.target_length = None
 
+    def redo_final_checkpoint(self, session: Session, experiment_id: int, trial: Trial) -> None:
+        """Give a trial whose searcher work is done, but whose final checkpoint was lost, one
+        more target: its completed length. It trains there again from its latest checkpoint,
+        resends that validation (consumed without feeding the searcher twice) and checkpoints."""
+        search = self.search(session, experiment_id)
+        search.pending[trial.request_id] = [trial.completed_length]
+        trial.target_length = trial.completed_length
+        self.save(session, experiment_id)
+
     def save(self, session: Session, experiment_id: int) -> None:
         search = self.search(session, experiment_id)
         exp_repo.save_searcher_snapshot(

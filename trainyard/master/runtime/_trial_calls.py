@@ -61,10 +61,15 @@ def searcher_operation(rt: Runtime, trial_id: int) -> tuple[int | None, bool]:
     ask again; `(None, True)` the searcher is done with this trial: exit cleanly."""
     with rt.db.session(read_only=True) as session:
         trial = trial_repo.get_trial(session, trial_id)
-        if TrialState(trial.state).is_terminal or trial.stop_requested or trial.exited_reason:
+        if TrialState(trial.state).is_terminal or trial.exited_reason:
             return None, True
-        if trial.target_length is not None and trial.target_length > trial.completed_length:
-            return trial.target_length, False
+        target, done = trial.target_length, trial.completed_length
+        if target is not None and target == done:  # redo its lost final checkpoint
+            return target, False
+        if trial.stop_requested:
+            return None, True
+        if target is not None and target > done:
+            return target, False
         return None, trial.closed
 
 
@@ -74,7 +79,12 @@ def complete_operation(rt: Runtime, trial_id: int, length: int, metric: float) -
     eid = _experiment_of(rt, trial_id)
     with rt.shell.unit(eid) as session:
         trial = trial_repo.get_trial(session, trial_id, for_update=True)
-        if length <= trial.completed_length or TrialState(trial.state).is_terminal:
+        if TrialState(trial.state).is_terminal:
+            return
+        if length <= trial.completed_length:  # a resend: the searcher heard it already
+            if trial.target_length is not None and trial.target_length <= length:
+                rt.shell.complete_targets(session, eid, trial, length)  # a redo target
+                rt.shell.save(session, eid)
             return
         done = rt.shell.complete_targets(session, eid, trial, length)
         if not done:
