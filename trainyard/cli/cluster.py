@@ -70,6 +70,17 @@ def preview(
     if as_json:
         print_json(result)
         return
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if result.script_decides_length:
+        console.print(
+            f"{result.method}: {result.total_trials} trials; each trains as long as its training "
+            "script decides (the searcher has no max_length)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
     console.print(
         f"[bold]{result.method}[/bold]: {result.total_trials} trials, "
         f"{result.total_length} {result.unit} of training in total"

@@ -130,7 +130,7 @@ def searcher_max_length(config: ExperimentConfig) -> int | None:
     """How far the searcher trains a trial at most, in `searcher_length_unit(config)`.
 
     `max_length.value`, or `max_time`; for PBT `num_rounds * length_per_round.value`; None for a
-    custom searcher that set neither.
+    custom, single, grid or random searcher that set neither (the training script decides).
     """
     searcher = config.searcher
     if isinstance(searcher, PBTSearcherConfig):

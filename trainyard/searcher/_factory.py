@@ -49,13 +49,14 @@ def _common(s: Any, seed: int) -> dict[str, Any]:
 
 
 def _single(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
-    return SingleSearch(space, max_length=_length(c), **_common(s, seed))
+    # single, grid, random: no length means the training script decides (Determined 0.38)
+    return SingleSearch(space, max_length=searcher_max_length(c), **_common(s, seed))
 
 
 def _grid(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
     return GridSearch(
         space,
-        max_length=_length(c),
+        max_length=searcher_max_length(c),
         max_concurrent_trials=s.max_concurrent_trials,
         **_common(s, seed),
     )
@@ -64,7 +65,7 @@ def _grid(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searche
 def _random(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
     return RandomSearch(
         space,
-        max_length=_length(c),
+        max_length=searcher_max_length(c),
         max_trials=s.max_trials,
         max_concurrent_trials=s.max_concurrent_trials,
         sampler=make_sampler(s.sampler),

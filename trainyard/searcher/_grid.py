@@ -11,7 +11,8 @@ from trainyard.searcher._to_completion import ToCompletionSearch
 
 
 class GridSearch(ToCompletionSearch):
-    """Every point of the cartesian product of the hyperparameters' grid axes, in order.
+    """Every point of the cartesian product of the hyperparameters' grid axes, in order, each
+    trained to `max_length` (None: as long as the training script decides).
 
     Axes: `count` evenly spaced values from minval to maxval inclusive (ints rounded and
     deduplicated, every int when `count` is missing and the range holds at most 10,000; the
@@ -28,7 +29,7 @@ class GridSearch(ToCompletionSearch):
         self,
         hparam_space: HParamSpace | Mapping[str, Any] | None,
         *,
-        max_length: int,
+        max_length: int | None,
         max_concurrent_trials: int = 16,
         smaller_is_better: bool = True,
         seed: Seed = 0,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from trainyard.config import searcher_length_unit
+from trainyard.config import searcher_length_unit, searcher_max_length
 from trainyard.searcher._adaptive import AdaptiveASHA
 from trainyard.searcher._base import Searcher
 from trainyard.searcher._halving import HalvingBase
@@ -51,13 +51,20 @@ class BracketPreview:
 
 @dataclass(frozen=True, slots=True)
 class SearchPreview:
-    """The whole preview. `unit` is the length unit (`batches`, `epochs`, or the time metric)."""
+    """The whole preview. `unit` is the length unit (`batches`, `epochs`, or the time metric).
+
+    `script_decides_length`: the search has no length (single/grid/random without max_length),
+    so only the trial count is known. `warnings`: the config's lines about ignored or translated
+    (e.g. Determined) fields, one per field.
+    """
 
     method: str
     unit: str
     brackets: list[BracketPreview]
     total_trials: int
     total_length: int
+    script_decides_length: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     def format(self) -> str:
         """A plain-text table: one line per rung, grouped by bracket, then the totals."""
@@ -102,6 +109,17 @@ def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
     loaded = resolve_config(config)
     sc = loaded.searcher
     searcher = make_searcher(loaded, seed=seed)
+    total = getattr(searcher, "total", None)
+    if searcher_max_length(loaded) is None and isinstance(total, int):
+        return SearchPreview(
+            method=str(sc.name),
+            unit=searcher_length_unit(loaded) or "batches",
+            brackets=[BracketPreview(index=0, rungs=[], trials=total, total_length=0)],
+            total_trials=total,
+            total_length=0,
+            script_decides_length=True,
+            warnings=list(loaded.warnings),
+        )
     result = simulate_searcher(
         searcher,
         neutral_metric,
@@ -119,6 +137,7 @@ def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
         brackets=brackets,
         total_trials=len(result.trials),
         total_length=result.total_length,
+        warnings=list(loaded.warnings),
     )
 
 

@@ -12,7 +12,8 @@ from trainyard.searcher._to_completion import ToCompletionSearch
 
 
 class RandomSearch(ToCompletionSearch):
-    """`max_trials` trials with hyperparameters drawn at random, each trained to `max_length`.
+    """`max_trials` trials with hyperparameters drawn at random, each trained to `max_length`
+    (None: as long as the training script decides; see `ToCompletionSearch`).
 
     Example:
         >>> s = RandomSearch({"lr": {"type": "double", "minval": 0.1, "maxval": 1.0}},
@@ -25,7 +26,7 @@ class RandomSearch(ToCompletionSearch):
         self,
         hparam_space: HParamSpace | Mapping[str, Any] | None,
         *,
-        max_length: int,
+        max_length: int | None,
         max_trials: int,
         max_concurrent_trials: int = 16,
         smaller_is_better: bool = True,
@@ -47,13 +48,14 @@ class RandomSearch(ToCompletionSearch):
 
 
 class SingleSearch(RandomSearch):
-    """One trial trained to `max_length` (constant hyperparameters as given, others sampled)."""
+    """One trial trained to `max_length`, or as long as its script decides when None (constant
+    hyperparameters as given, others sampled)."""
 
     def __init__(
         self,
         hparam_space: HParamSpace | Mapping[str, Any] | None,
         *,
-        max_length: int,
+        max_length: int | None,
         smaller_is_better: bool = True,
         seed: Seed = 0,
     ) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trainyard.errors import TrainyardError
+from trainyard.config import searcher_max_length
+from trainyard.errors import ConfigError, TrainyardError
 from trainyard.searcher._base import Searcher
 from trainyard.searcher._sim_config import report_lengths, resolve_config
 from trainyard.searcher._sim_engine import SimulationEngine
@@ -46,6 +47,12 @@ def simulate(
     from trainyard.searcher._factory import make_searcher
 
     loaded = resolve_config(config)
+    if searcher_max_length(loaded) is None and loaded.searcher.name in ("single", "grid", "random"):
+        raise ConfigError(
+            f"searcher: the {loaded.searcher.name} searcher has no max_length (its training script "
+            "decides how long trials train); to simulate it, set max_length or time_metric with "
+            "max_time"
+        )
     searcher: Searcher = make_searcher(loaded, seed=seed)
     return simulate_searcher(
         searcher,

@@ -1,4 +1,9 @@
-"""Methods whose trials all train straight to `max_length`: single, grid and random search."""
+"""Methods whose trials all train straight to `max_length`: single, grid and random search.
+
+Without a `max_length` (None: Determined 0.38's way) the training script decides how long a trial
+trains: trials get no `ValidateAfter`, and a trial that ends on its own (`on_trial_closed` without
+a Close) has finished its work and counts as a success.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ from trainyard.searcher._space import HParamSpace
 
 
 class ToCompletionSearch(BuiltinSearch):
-    """`total` trials, each trained to `max_length` and then closed.
+    """`total` trials, each trained to `max_length` and then closed (or, with `max_length`
+    None, each training as long as its script decides).
 
     At most `max_concurrent_trials` trials are open at once (0: all of them); the next one is
     created when an open one has exited. A trial that reports invalid hyperparameters is replaced
@@ -27,7 +33,7 @@ class ToCompletionSearch(BuiltinSearch):
         self,
         hparam_space: HParamSpace | Mapping[str, Any] | None,
         *,
-        max_length: int,
+        max_length: int | None,
         total: int,
         max_concurrent_trials: int,
         smaller_is_better: bool,
@@ -37,7 +43,7 @@ class ToCompletionSearch(BuiltinSearch):
         super().__init__(
             hparam_space, smaller_is_better=smaller_is_better, seed=seed, sampler=sampler
         )
-        self.max_length = check_positive("max_length", max_length)
+        self.max_length = None if max_length is None else check_positive("max_length", max_length)
         self.total = total
         self.max_concurrent_trials = check_non_negative(
             "max_concurrent_trials", max_concurrent_trials
@@ -59,11 +65,20 @@ class ToCompletionSearch(BuiltinSearch):
             rid = self.ledger.create()
             hparams = self._next_hparams(rid)
             self.drawn += 1
-            ops += [Create(rid, hparams), ValidateAfter(rid, self.max_length)]
+            ops.append(Create(rid, hparams))
+            if self.max_length is not None:
+                ops.append(ValidateAfter(rid, self.max_length))
         return ops
 
+    def on_trial_closed(self, request_id: int) -> list[Operation]:
+        if self.max_length is None and self.ledger.is_active(request_id):
+            # The script decided its length and exited cleanly: the trial is done, not failed.
+            self.ledger.close(request_id)
+            self.completed += 1
+        return super().on_trial_closed(request_id)
+
     def _validated(self, request_id: int, metric: float, length: int) -> list[Operation]:
-        if length < self.max_length:
+        if self.max_length is None or length < self.max_length:
             return []
         self.completed += 1
         return [self.ledger.close(request_id)]

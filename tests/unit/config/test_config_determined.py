@@ -297,13 +297,14 @@ def test_refusals_come_with_every_other_problem(config_with: With, errors: Error
     raw = config_with(
         perform_initial_validation=True,
         max_restarts=-2,
-        searcher={"name": "single", "metric": "m", "max_steps": 5},
+        searcher={"name": "async_halving", "metric": "m", "max_steps": 5, "max_trials": 2},
     )
     assert errors(raw) == [
         "perform_initial_validation: not supported by Trainyard; validate in the trial before "
         "training instead",
         "searcher.max_steps: not supported by Trainyard; use max_length, e.g. {batches: 1000}",
         "max_restarts: must be >= 0, got -2",
+        "searcher.num_rungs: required",
         "searcher: needs max_length (e.g. {batches: 1000}) or time_metric with max_time",
     ]
 

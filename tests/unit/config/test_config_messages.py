@@ -96,7 +96,9 @@ def test_paths(loc: tuple[str | int, ...], path: str) -> None:
 
 def test_python_construction_raises_pydantic_errors_that_translate_the_same() -> None:
     with pytest.raises(ValidationError) as caught:
-        ExperimentConfig(entrypoint="", searcher={"name": "grid", "metric": "m"})  # type: ignore[arg-type]
+        ExperimentConfig(  # type: ignore[arg-type]
+            entrypoint="", searcher={"name": "adaptive_asha", "metric": "m", "max_trials": 1}
+        )
     assert describe_validation_error(caught.value) == [
         "entrypoint: must not be empty, got ''",
         "searcher: needs max_length (e.g. {batches: 1000}) or time_metric with max_time",

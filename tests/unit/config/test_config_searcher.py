@@ -221,7 +221,7 @@ class TestLengthHelpers:
     ("fields", "lines"),
     [
         (
-            {"name": "single"},
+            {"name": "adaptive_asha", "max_trials": 1},
             [
                 "searcher.metric: required",
                 "searcher: needs max_length (e.g. {batches: 1000}) or time_metric with max_time",
@@ -244,7 +244,7 @@ class TestLengthHelpers:
             ],
         ),
         (
-            {"name": "single", "metric": "m"},
+            {"name": "sync_halving", "metric": "m", "max_trials": 4, "num_rungs": 2},
             ["searcher: needs max_length (e.g. {batches: 1000}) or time_metric with max_time"],
         ),
         (
