@@ -367,7 +367,7 @@ def start_latency(args: argparse.Namespace) -> None:
         client = Client(master.url, master.token)
         for _ in range(args.starts):
             submitted = time.time()
-            experiment = client.create_experiment(START_CONFIG, model_dir)
+            experiment = client.create_experiment(config_text=START_CONFIG, model_dir=model_dir)
             first = None
             deadline = time.monotonic() + 120
             while first is None and time.monotonic() < deadline:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 
 from trainyard.cli._common import JSON_OPTION, console, fmt_time, get_client, print_json, table
-from trainyard.errors import ConfigError
+from trainyard.config import load_config_file
 
 __all__ = ["cluster", "preview"]
 
@@ -59,14 +58,9 @@ def preview(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """What the search will do: trials and lengths per bracket and rung (no master needed)."""
-    try:
-        data = yaml.safe_load(config.read_text())
-    except OSError as err:
-        raise ConfigError(f"{config}: cannot read ({err.strerror})") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{config}: not valid YAML") from None
+    loaded = load_config_file(config)
     preview_search = importlib.import_module("trainyard.searcher").preview_search
-    result = preview_search(data)
+    result = preview_search(loaded)
     if as_json:
         print_json(result)
         return

@@ -20,6 +20,7 @@ from trainyard.cli._common import (
 )
 from trainyard.cli._progress import follow_experiment
 from trainyard.client import Experiment, Trial
+from trainyard.config import read_config_file
 from trainyard.errors import TrainyardError
 
 __all__ = ["app", "print_logs", "trial_rows"]
@@ -37,10 +38,9 @@ def create(
 ) -> None:
     """Create an experiment from CONFIG and MODEL_DIR (files listed in .trainyardignore are
     left out)."""
-    if not config.is_file():
-        raise TrainyardError(f"config file {config} does not exist")
+    text = read_config_file(config)  # missing, a directory, empty, not UTF-8: one line here
     client = get_client()
-    exp = client.create_experiment(config, model_dir, activate=not paused)
+    exp = client.create_experiment(config_text=text, model_dir=model_dir, activate=not paused)
     if as_json:
         print_json(exp)
     else:

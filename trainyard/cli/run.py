@@ -14,7 +14,7 @@ from trainyard.cli._common import console, fmt_metric, print_json, state
 from trainyard.cli._embedded import DEFAULT_DATA_DIR, EmbeddedMaster
 from trainyard.cli._progress import follow_experiment
 from trainyard.client import Client
-from trainyard.errors import TrainyardError
+from trainyard.config import load_config_file
 
 __all__ = ["run", "run_experiment"]
 
@@ -58,8 +58,7 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Run an experiment to the end and show live progress; exits 1 unless it COMPLETED."""
-    if not config.is_file():
-        raise TrainyardError(f"config file {config} does not exist")
+    load_config_file(config)  # a bad config fails here, before a master is started
     master_url = state.master or os.environ.get("TRAINYARD_MASTER")
     with ExitStack() as stack:
         if master_url:

@@ -2,7 +2,7 @@
 
     from trainyard.client import Client
     client = Client.from_env()                  # TRAINYARD_MASTER / TRAINYARD_TOKEN
-    exp = client.create_experiment(Path("const.yaml"), Path("model_dir"))
+    exp = client.create_experiment("const.yaml", Path("model_dir"))   # a local file
     exp = client.wait_experiment(exp.id)
     best = client.list_trials(exp.id, sort="best_metric", limit=1).items[0]
 
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from trainyard.client._config_arg import ConfigArg, config_as_text
 from trainyard.client._errors import MasterUnreachableError, error_for_status
 from trainyard.client._models import (
     Checkpoint,
@@ -34,6 +35,7 @@ from trainyard.client._models import (
     decode_float,
 )
 from trainyard.client._tarball import pack_model_dir
+from trainyard.errors import ConfigError
 
 __all__ = ["DEFAULT_MASTER", "Client"]
 
@@ -83,15 +85,26 @@ class Client:
 
     def create_experiment(
         self,
-        config: str | Path,
+        config: ConfigArg | None = None,
         model_dir: Path | None = None,
         *,
+        config_text: str | None = None,
         activate: bool = True,
         limit_bytes: int | None = None,
     ) -> Experiment:
-        """Create an experiment from a config (YAML text or a path to a YAML file) and a model
-        directory (packed with `.trainyardignore` applied). Bad configs raise `ConfigError`."""
-        text = config.read_text() if isinstance(config, Path) else config
+        """Create an experiment from a config and a model directory (packed with
+        `.trainyardignore` applied).
+
+        `config` is a local YAML file (`str` or `Path`; this process reads it and sends its
+        text, the master never reads files) or the config as a dict; YAML text goes in
+        `config_text` instead. Exactly one of the two. Bad configs raise `ConfigError`.
+
+        >>> client.create_experiment("const.yaml", Path("model_dir"))  # doctest: +SKIP
+        >>> client.create_experiment(config_text=yaml_text)  # doctest: +SKIP
+        """
+        text = config_as_text(config, config_text)
+        if text is None:
+            raise ConfigError("config: give a config file, a dict or config_text")
         files: dict[str, tuple[str, bytes, str]] = {}
         if model_dir is not None:
             data = pack_model_dir(model_dir, limit_bytes=limit_bytes)
@@ -142,10 +155,16 @@ class Client:
     def delete_experiment(self, experiment_id: int) -> Experiment:
         return Experiment.from_json(self._call("DELETE", f"/experiments/{experiment_id}"))
 
-    def fork_experiment(self, experiment_id: int, config: str | Path | None = None) -> Experiment:
-        """A new experiment from `experiment_id`'s model definition and `config` (None: same)."""
-        text = config.read_text() if isinstance(config, Path) else config
-        body = {"config": text}
+    def fork_experiment(
+        self,
+        experiment_id: int,
+        config: ConfigArg | None = None,
+        *,
+        config_text: str | None = None,
+    ) -> Experiment:
+        """A new experiment from `experiment_id`'s model definition and a config given as in
+        `create_experiment` (a local file, a dict or `config_text`); none keeps the old one."""
+        body = {"config": config_as_text(config, config_text)}
         return Experiment.from_json(
             self._call("POST", f"/experiments/{experiment_id}/fork", json=body)
         )

@@ -36,6 +36,7 @@ from trainyard.config._loading import (
     load_config_file,
     load_config_text,
     load_experiment_config,
+    read_config_file,
     to_yaml,
 )
 from trainyard.config._searcher import (
@@ -101,6 +102,7 @@ __all__ = [
     "load_config_file",
     "load_config_text",
     "load_experiment_config",
+    "read_config_file",
     "searcher_length_unit",
     "searcher_max_length",
     "to_yaml",

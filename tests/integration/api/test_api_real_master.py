@@ -109,7 +109,7 @@ def test_lifecycle_actions_and_their_one_line_errors(
         assert killed.state in ("CANCELED", "COMPLETED")
 
         with pytest.raises(ConfigError):
-            client.fork_experiment(exp.id, "searcher: {name: nope}\n")
+            client.fork_experiment(exp.id, config_text="searcher: {name: nope}\n")
         with pytest.raises(NotFoundError, match="experiment 9999 does not exist"):
             client.kill_experiment(9999)
 
@@ -120,7 +120,7 @@ def test_bad_config_is_rejected_with_its_one_line_messages(
     shared_master: RunningMaster, tmp_path: Path
 ) -> None:
     with _client(shared_master) as client, pytest.raises(ConfigError) as err:
-        client.create_experiment("name: x\nsearcher:\n  name: grid\n", None)
+        client.create_experiment(config_text="name: x\nsearcher:\n  name: grid\n")
     assert "searcher" in str(err.value)
 
 

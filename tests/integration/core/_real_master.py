@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
 from _harness import decode, patched_env
 from master_process import RunningMaster, start_master
 from sqlalchemy import select
@@ -90,7 +89,7 @@ class RealMasterHarness:
         model_dir = tmp / "model"
         model_dir.mkdir(parents=True)
         (model_dir / "park.py").write_text(_PARK)
-        exp = master.client.create_experiment(yaml.safe_dump(_CONFIG), model_dir)
+        exp = master.client.create_experiment(_CONFIG, model_dir)
         self.experiment_id = exp.id
         self.allocation_env = self._wait_for_allocation()
         self.allocation_id = self.allocation_env["TRAINYARD_ALLOCATION_ID"]

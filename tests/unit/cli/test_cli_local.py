@@ -35,7 +35,10 @@ def test_bad_config_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["preview", str(bad)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.strip() == f"error: {bad}: not valid YAML"
+    assert result.stderr.strip() == (
+        f"error: {bad}: invalid YAML at line 2, column 1: "
+        "expected ',' or ']', but got '<stream end>'"
+    )
 
 
 def test_unreachable_master_is_one_line(tmp_path: Path) -> None:
@@ -60,4 +63,6 @@ def test_missing_config_file_for_create(tmp_path: Path) -> None:
         app, ["--master", "http://127.0.0.1:9", "experiment", "create", str(tmp_path / "x.yaml")]
     )
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: config file {tmp_path / 'x.yaml'} does not exist"
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'x.yaml'}: cannot read the config: No such file or directory"
+    )

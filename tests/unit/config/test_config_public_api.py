@@ -11,6 +11,7 @@ EXPECTED = {
     "load_config_file",
     "load_config_text",
     "load_experiment_config",
+    "read_config_file",
     "config_to_dict",
     "to_yaml",
     # the model

@@ -7,11 +7,10 @@ import enum
 import importlib
 from typing import Any
 
-import yaml
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from trainyard.errors import ConfigError
+from trainyard.config import load_config_text
 from trainyard.master.api.deps import Context
 
 __all__ = ["jsonable", "router", "run_preview"]
@@ -36,15 +35,11 @@ def preview(body: PreviewIn) -> Any:
 
 
 def run_preview(config_yaml: str) -> Any:
-    """`trainyard.searcher.preview_search` of a YAML config; `ConfigError` for bad YAML."""
-    try:
-        data = yaml.safe_load(config_yaml)
-    except yaml.YAMLError:
-        raise ConfigError("config: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError("config: must be a YAML mapping of experiment settings")
+    """`trainyard.searcher.preview_search` of YAML config text (never a path; bounded YAML);
+    `ConfigError` for a bad config."""
+    loaded = load_config_text(config_yaml)
     preview_search = importlib.import_module("trainyard.searcher").preview_search
-    return preview_search(data)
+    return preview_search(loaded)
 
 
 def jsonable(value: Any) -> Any:
