@@ -37,6 +37,14 @@ class _SearcherBase(Section):
     length_rule: ClassVar[LengthRule] = "required"
     """Whether this method needs max_length or time_metric + max_time."""
 
+    @property
+    def script_decides_length(self) -> bool:
+        """True when the training script, not the searcher, decides how long a trial trains: a
+        `time_metric` search (the searcher only stops trials), or single/grid/random without a
+        length. A trial of such a search that exits 0 on its own has finished its work."""
+        lengthless = self.length_rule == "optional" and self.max_length is None
+        return self.time_metric is not None or (lengthless and self.name != "custom")
+
     @classmethod
     def _prepare(cls, data: Any) -> tuple[Any, list[Problem]]:
         if not isinstance(data, dict):

@@ -16,6 +16,8 @@ experiment's searcher. The rule, first match wins:
 - asked to stop for pause/preemption/idle, or lost with the master -> QUEUED (PAUSED when the
   experiment is paused) to resume from its latest checkpoint; not a failure;
 - exit 0 with no searcher work pending -> QUEUED, idle until the searcher gives it work;
+- exit 0 where the training script decides the length (a `time_metric` search, or
+  single/grid/random without a length: Determined 0.38's way) -> COMPLETED and `on_trial_closed`;
 - otherwise a failure. `restarts` counts restarts: while `restarts < max_restarts` the trial is
   restarted (restarts + 1) and re-queued; else it is ERRORED (restarts unchanged) and the
   searcher hears `on_trial_exited_early(ERRORED)`; the experiment carries on.
@@ -105,6 +107,8 @@ class ExitFacts:
     nothing to cover: no validation reported, nothing completed)."""
     restarts: int
     max_restarts: int
+    script_decides_length: bool = False
+    """The searcher's `script_decides_length`: an exit 0 means the trial finished its work."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,11 @@ def decide_exit(f: ExitFacts) -> ExitDecision:
             return ExitDecision(Outcome.REQUEUE, requeue, redo_final_checkpoint=True)
         why = f"{describe_exit(f.code)} before its final checkpoint was registered"
         return _failure(f, why, requeue, redo=True)
-    if f.preempt_reason in _ASKED_TO_STOP or f.code is None or (f.code == 0 and not pending):
+    if f.preempt_reason in _ASKED_TO_STOP or f.code is None:
+        return ExitDecision(Outcome.REQUEUE, requeue)
+    if f.code == 0 and f.script_decides_length:
+        return ExitDecision(Outcome.COMPLETE, TrialState.COMPLETED)
+    if f.code == 0 and not pending:
         return ExitDecision(Outcome.REQUEUE, requeue)
     why = describe_exit(f.code) if f.code else "exited 0 before finishing its searcher work"
     return _failure(f, why, requeue, redo=False)
@@ -219,6 +227,7 @@ def _settle(
         checkpoint_covers_work=checkpoint_covers_work(session, trial),
         restarts=trial.restarts,
         max_restarts=rt.config(session, eid).max_restarts,
+        script_decides_length=rt.config(session, eid).searcher.script_decides_length,
     )
     decision = decide_exit(facts)
     if decision.outcome is Outcome.IGNORE:
@@ -236,6 +245,7 @@ def _settle(
     elif outcome is Outcome.USER_CANCELED:
         _end_early(rt, session, trial, ExitedReason.USER_CANCELED, decision.state)
     elif outcome is Outcome.COMPLETE:
+        rt.shell.drop_work(session, eid, trial)  # a script-decided trial may leave a target
         trial_repo.set_trial_state(session, trial.id, TrialState.COMPLETED)
         rt.shell.event(session, eid, lambda s: s.on_trial_closed(trial.request_id))
     elif outcome is Outcome.ERROR:

@@ -17,6 +17,7 @@ from trainyard.master.db import checkpoints as ckpt_repo
 from trainyard.master.db import metrics as metric_repo
 from trainyard.master.db import trials as trial_repo
 from trainyard.master.runtime._context import Runtime
+from trainyard.master.runtime._time_metric import feed_time_metric
 from trainyard.master.states import TrialState
 from trainyard.searcher import ExitedReason, Operation, Searcher
 
@@ -104,9 +105,12 @@ def _validated(rid: int, metric: float, length: int) -> Callable[[Searcher], lis
 def report_metrics(
     rt: Runtime, trial_id: int, group: str, reports: Sequence[Mapping[str, Any]]
 ) -> None:
-    """Store a batch of metric reports (idempotent per (trial, group, steps))."""
+    """Store a batch of metric reports (idempotent per (trial, group, steps)); validations that
+    carry the searcher's `time_metric` then go to the searcher (`feed_time_metric`)."""
     with rt.db.session() as session:
         metric_repo.add_metrics(session, trial_id, group, reports, trial_run_id=None)
+    if group == "validation":
+        feed_time_metric(rt, trial_id, reports)
 
 
 def early_exit(rt: Runtime, trial_id: int, reason: str) -> None:
