@@ -51,6 +51,10 @@ class Backend(ABC):
     ) -> None:
         """Record a checkpoint that is already committed in storage."""
 
+    def experiment_best_validation(self) -> float | None:
+        """The experiment's best searcher metric so far; None when unknown (the default)."""
+        return None
+
     @abstractmethod
     def checkpoint_history(self) -> list[str]:
         """Uuids of this trial's registered checkpoints, newest (most steps) first."""

@@ -145,6 +145,14 @@ class MasterBackend(Backend):
         self._registered.append((steps, uuid))
         self.log(f"checkpoint {uuid} saved at steps={steps}")
 
+    def experiment_best_validation(self) -> float | None:
+        self.flush()
+        answer = self._client.get(
+            f"/trials/{self._tid}/searcher/experiment_best", not_found_ok=True
+        )
+        metric = None if answer is None else answer.get("metric")
+        return None if metric is None else float(metric)
+
     def checkpoint_history(self) -> list[str]:
         answer = self._client.get(f"/trials/{self._tid}/checkpoints", not_found_ok=True)
         if answer is not None:

@@ -58,6 +58,15 @@ class TrainContext:
         if self._backend is not None:
             self._backend.report_early_exit(value)
 
+    def get_experiment_best_validation(self) -> float | None:
+        """The best searcher metric any trial of this experiment has reported so far (by
+        `searcher.smaller_is_better`), after delivering this trial's queued reports; None
+        before the first, on other ranks, and in local mode (one trial: the trainer keeps its
+        own best). What `checkpoint_policy: best` compares a new validation with."""
+        if self._backend is None:
+            return None
+        return self._backend.experiment_best_validation()
+
     def flush(self) -> None:
         """Deliver every queued report now."""
         if self._backend is not None:

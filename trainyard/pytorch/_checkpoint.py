@@ -10,6 +10,8 @@ Files the trial adds in `on_checkpoint_save` sit beside it.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,3 +141,16 @@ def apply_state(c: Components, state: dict[str, Any]) -> None:
         c.lr_scheduler.load_state_dict(state["lr_scheduler"])
     if state["grad_scaler"]:
         c.scaler.load_state_dict(state["grad_scaler"])
+
+
+def policy_wants_checkpoint(
+    policy: str, value: float, bests: Iterable[float | None], smaller_is_better: bool
+) -> bool:
+    """Whether a validation with searcher metric `value` is followed by a checkpoint under
+    `checkpoint_policy` (Determined's meanings): `all` always, `none` never, `best` when `value`
+    is finite and strictly better than every known best in `bests` (None: unknown)."""
+    if policy != "best":
+        return policy == "all"
+    sign = 1.0 if smaller_is_better else -1.0
+    best = min((sign * b for b in bests if b is not None), default=math.inf)
+    return math.isfinite(value) and sign * value < best

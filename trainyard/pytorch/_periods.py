@@ -15,6 +15,7 @@ from typing import Any, Literal
 from trainyard.errors import ConfigError
 
 LengthUnit = Literal["batches", "records", "epochs"]
+CheckpointPolicy = Literal["best", "all", "none"]
 UNITS: tuple[LengthUnit, ...] = ("batches", "records", "epochs")
 
 
@@ -77,6 +78,13 @@ class TrainerSettings:
     min_checkpoint_period: Length | None = None
     data: dict[str, Any] | None = None
     max_length: Length | None = None
+    checkpoint_policy: CheckpointPolicy = "best"
+    """Which validations are followed by a checkpoint (Determined's meanings): `best` those
+    better than every earlier validation of the experiment, `all` every one, `none` none.
+    Whatever the policy, a trial checkpoints at the end of each searcher operation (before the
+    searcher hears its result), before it stops for a preemption, and every
+    `min_checkpoint_period`."""
+    smaller_is_better: bool = True
 
     @classmethod
     def from_config(cls, config: Any) -> TrainerSettings:
@@ -102,4 +110,15 @@ class TrainerSettings:
             ),
             data=dict(data) if isinstance(data, dict) else None,
             max_length=max_length,
+            checkpoint_policy=_policy(getattr(config, "checkpoint_policy", None)),
+            smaller_is_better=bool(getattr(searcher, "smaller_is_better", True)),
         )
+
+
+def _policy(value: Any) -> CheckpointPolicy:
+    if value is None:
+        return "best"
+    if value not in ("best", "all", "none"):
+        raise ConfigError(f"checkpoint_policy is {value!r}; it must be 'best', 'all' or 'none'")
+    policy: CheckpointPolicy = value
+    return policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -96,6 +97,9 @@ class Trainer:
         self.last_validation: dict[str, float] = {}
         self.last_checkpoint_step = -1
         self.last_checkpoint: str | None = None
+        self.best_metric: float | None = None
+        """The best searcher metric this trial validated so far (kept in its checkpoints)."""
+        self._checkpoint_due = False
 
     # ---------------------------------------------------------------- setup
     def _setup(self) -> None:
@@ -166,8 +170,11 @@ class Trainer:
         """Restore the latest checkpoint, then follow `core.searcher.operations()`.
 
         Returns after the last operation (with a final checkpoint) or after a preemption (with
-        exactly one checkpoint at the batch boundary where it was seen). Exceptions from trial
-        code propagate unchanged.
+        exactly one checkpoint at the batch boundary where it was seen). Each operation ends
+        with a validation and a checkpoint, both before the searcher hears the result, so a
+        trial killed at any moment never leaves a validated result without its checkpoint.
+        Validations in between are followed by a checkpoint as `checkpoint_policy` says.
+        Exceptions from trial code propagate unchanged.
         """
         self._setup()
         try:
@@ -179,8 +186,8 @@ class Trainer:
                     return FitResult(self.steps, True, self.last_validation, self.last_checkpoint)
                 self._report_training()
                 metrics = self._validate_once()
-                op.report_completed(self._searcher_metric(metrics))
                 self._checkpoint_once()
+                op.report_completed(self._searcher_metric(metrics))
             self._checkpoint_once()
             return FitResult(self.steps, False, self.last_validation, self.last_checkpoint)
         finally:
@@ -266,7 +273,8 @@ class Trainer:
         if vp and steps - max(self.last_validation_step, 0) >= vp:
             self._validate_once()
         at_boundary = steps % self.options.gradient_accumulation_steps == 0
-        if at_boundary and cp and steps - max(self.last_checkpoint_step, 0) >= cp:
+        periodic = cp and steps - max(self.last_checkpoint_step, 0) >= cp
+        if at_boundary and (periodic or self._checkpoint_due):
             self._checkpoint_once()
         if at_boundary and steps >= self._next_preempt_check:
             if self.core.preempt.should_preempt():
@@ -318,11 +326,29 @@ class Trainer:
                 sums.add(out, float(batch_size_of(batch)))
         model.train()
         metrics = sums.reduce(self.distributed)
+        policy = self.settings.checkpoint_policy
+        before = self.core.train.get_experiment_best_validation() if policy == "best" else None
         self.last_validation_step, self.last_validation = self.steps, metrics
         self.core.train.report_validation_metrics(self.steps, metrics)
         self.tb.scalars("validation", self.steps, metrics)
         self.trial.on_validation_end(dict(metrics))
+        if self._policy_checkpoint(metrics, before):
+            self._checkpoint_due = True  # taken at the next optimizer-step boundary
         return metrics
+
+    def _policy_checkpoint(self, metrics: dict[str, float], experiment_best: float | None) -> bool:
+        """Whether `checkpoint_policy` wants a checkpoint after this validation (every rank gets
+        the chief's answer); see `ckpt.policy_wants_checkpoint`."""
+        policy = self.settings.checkpoint_policy
+        value = self._searcher_metric(metrics) if policy == "best" else math.nan
+        wanted = ckpt.policy_wants_checkpoint(
+            policy, value, [experiment_best, self.best_metric], self.settings.smaller_is_better
+        )
+        if wanted and policy == "best":
+            self.best_metric = value
+        if self.core.distributed.size > 1:
+            wanted = bool(self.core.distributed.broadcast(wanted))
+        return wanted
 
     # ---------------------------------------------------------------- checkpoints
     def _checkpoint_once(self) -> str | None:
@@ -348,6 +374,7 @@ class Trainer:
             state["trainer"] = {
                 "last_validation_step": self.last_validation_step,
                 "last_validation": self.last_validation,
+                "best_metric": self.best_metric,
             }
             metadata = {"steps_completed": self.steps, "framework": f"torch-{torch.__version__}"}
             with self.core.checkpoint.store_path(metadata) as (path, uuid):
@@ -356,6 +383,7 @@ class Trainer:
         if d.size > 1:
             uuid = d.broadcast(uuid)
         self.last_checkpoint_step, self.last_checkpoint = self.steps, uuid
+        self._checkpoint_due = False
         return uuid
 
     def _restore(self) -> None:
@@ -386,6 +414,8 @@ class Trainer:
         trainer = state.get("trainer", {})
         self.last_validation_step = int(trainer.get("last_validation_step", -1))
         self.last_validation = dict(trainer.get("last_validation", {}))
+        best = trainer.get("best_metric")
+        self.best_metric = None if best is None else float(best)
         self.last_checkpoint_step, self.last_checkpoint = self.steps, uuid
 
     def _read_checkpoint(self, uuid: str) -> dict[str, Any]:
