@@ -52,3 +52,94 @@ def test_errored_experiments_are_found_coloured_and_final(page: Page, seeds: See
     page.wait_for_function("document.querySelector('#trials-table').dataset.total == '2'")
     page.goto(f"{seeds.ui.url}/ui/trials/{seeds.failed[0]}")
     page.wait_for_selector("body[data-polling='0']")
+
+
+def test_scatters_show_a_colour_bar_and_draw_the_best_trials_on_top(
+    page: Page, seeds: Seeds
+) -> None:
+    search = seeds.ui.done
+    page.goto(f"{seeds.ui.url}/ui/experiments/{search.experiment_id}/hpo")
+    (scatter,) = chart(page, "scatter-0")
+    marker = scatter["marker"]
+    assert marker["showscale"] is True and marker["colorbar"]["title"]["text"]
+    # Plotly's "Blues" ends at rgb(220,220,220): the longest-trained trials vanished on white.
+    assert marker["colorscale"] == "Viridis" and marker["reversescale"] is True
+    ys = scatter["y"]
+    assert ys == sorted(ys, reverse=True)  # smaller is better: the best is drawn last (on top)
+
+
+def test_progress_moves_within_a_searcher_step(page: Page, seeds: Seeds) -> None:
+    live = seeds.live
+    eid = live.search.experiment_id
+    page.goto(f"{seeds.ui.url}/ui/experiments/{eid}/trials")
+    row = f"#trials-table tr[data-id='{live.running}']"
+    page.wait_for_function(
+        f"document.querySelector(\"{row}\")?.innerText.includes('{live.running_steps} / 300')"
+    )
+    paused = page.locator(f"#trials-table tr[data-id='{live.paused}']").inner_text()
+    assert "140 / 300" in paused and "activate the experiment" in paused
+    parked = page.locator(f"#trials-table tr[data-id='{live.parked}']").inner_text()
+    assert "parked at rung 2 (300 batches)" in parked
+    queued = page.locator(f"#trials-table tr[data-id='{live.queued}']").inner_text()
+    assert "waiting for a slot: position" in queued
+    page.wait_for_function("parseFloat(document.querySelector('#exp-progress').style.width) > 0")
+
+    page.goto(f"{seeds.ui.url}/ui/trials/{live.paused}")
+    page.wait_for_selector("#trial-trained")
+    assert page.inner_text("#trial-trained") == "140 / 300 batches"
+    page.goto(f"{seeds.ui.url}/ui/experiments/{eid}")
+    page.wait_for_function("document.querySelector('#sum-progress').textContent != '0.0%'")
+
+
+def _drag_zoom(page: Page, chart_id: str) -> list[float]:
+    """Zoom `#chart_id` with the mouse over the middle of its x range; the new x range."""
+    box = page.locator(f"#{chart_id} .nsewdrag").first.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        f"document.getElementById('{chart_id}').layout.xaxis.autorange === false"
+    )
+    zoomed: list[float] = page.evaluate(f"document.getElementById('{chart_id}').layout.xaxis.range")
+    return zoomed
+
+
+def _after_redraws(page: Page, chart_id: str, n: int) -> None:
+    drawn = int(page.get_attribute(f"#{chart_id}", "data-drawn") or 0)
+    page.wait_for_function(
+        f"Number(document.getElementById('{chart_id}').dataset.drawn) >= {drawn + n}"
+    )
+
+
+@pytest.mark.parametrize("tab, chart_id", [("", "best-curves"), ("/hpo", "learning-curves")])
+def test_live_updates_keep_the_readers_zoom(
+    page: Page, seeds: Seeds, tab: str, chart_id: str
+) -> None:
+    eid = seeds.ui.live.experiment_id  # ACTIVE: its pages poll and redraw
+    page.goto(f"{seeds.ui.url}/ui/experiments/{eid}{tab}")
+    chart(page, chart_id)
+    zoomed = _drag_zoom(page, chart_id)
+    _after_redraws(page, chart_id, 2)
+    assert page.evaluate(f"document.getElementById('{chart_id}').layout.xaxis.range") == zoomed
+
+
+def test_live_updates_keep_the_readers_parcoords_brush(page: Page, seeds: Seeds) -> None:
+    eid = seeds.ui.live.experiment_id
+    page.goto(f"{seeds.ui.url}/ui/experiments/{eid}/hpo")
+    chart(page, "parcoords")
+    box = page.locator("#parcoords .axis-brush rect.background").first.bounding_box()
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    brush = "document.getElementById('parcoords').data[0].dimensions[0].constraintrange"
+    page.wait_for_function(f"{brush} !== undefined")
+    brushed = page.evaluate(brush)
+    _after_redraws(page, "parcoords", 1)
+    assert page.evaluate(brush) == brushed

@@ -62,16 +62,24 @@ class LiveProgress:
     paused: int
     """A PAUSED trial (never validated) that trained `paused_steps` batches."""
     paused_steps: int
+    parked: int
+    """A QUEUED trial that validated at its rung and waits for a promotion (no work)."""
+    queued: int
+    """A QUEUED trial waiting for a slot."""
 
 
 def seed_live_progress(db: Database) -> LiveProgress:
-    """An ACTIVE search (progress 0 as stored) with one trial running mid-step and one paused
-    after 140 batches of its first 300-batch step."""
+    """An ACTIVE search (progress 0 as stored) with one trial running mid-step, one paused
+    after 140 batches of its first 300-batch step, one parked at its rung, one queued."""
     search = seed_search(
         db, name="mid-step", n_trials=4, running=1, queued=2, seed=7, with_extras=False
     )
     running, paused = search.trial_ids[3], search.trial_ids[4]
+    parked, queued = search.trial_ids[2], search.trial_ids[5]
     with db.session() as session:
+        park = session.get(Trial, parked)
+        assert park is not None
+        park.state, park.closed, park.target_length = TrialState.QUEUED.value, False, None
         row = session.get(Trial, running)
         assert row is not None
         start = row.completed_length
@@ -99,4 +107,4 @@ def seed_live_progress(db: Database) -> LiveProgress:
         exp = session.get(Experiment, search.experiment_id)
         assert exp is not None
         exp.progress = 0.0
-    return LiveProgress(search, running, steps, paused, 140)
+    return LiveProgress(search, running, steps, paused, 140, parked, queued)

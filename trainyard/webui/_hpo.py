@@ -101,9 +101,10 @@ def curve_traces(
     by_length = len(lengths) <= MAX_GROUPS
 
     def group(t: HpoTrial) -> tuple[Any, str]:
-        if by_length:
-            return (t.trained_length, f"reached {t.trained_length:,}")
-        return (t.state, t.state.lower())
+        if by_length and t.trained_length > 0:
+            return ((0, t.trained_length), f"reached {t.trained_length:,}")
+        # Not validated at any searcher length yet ("reached 0" would read as no training).
+        return ((1, t.state), t.state.lower())
 
     traces: dict[tuple[Any, str], dict[str, list[Any]]] = {}
     for t in drawn:

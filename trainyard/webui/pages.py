@@ -27,6 +27,7 @@ from trainyard.master.api.deps import COOKIE_NAME, ApiContext, Identity
 from trainyard.master.api.experiments import load_experiment
 from trainyard.master.api.schemas import trial_out
 from trainyard.webui import data_api
+from trainyard.webui._progress import length_unit
 
 __all__ = ["router", "templates"]
 
@@ -93,10 +94,11 @@ def _experiment_page(request: Request, experiment_id: int, name: str, tab: str) 
         exp = load_experiment(_ctx(request), experiment_id, with_config=tab == "overview")
     except NotFoundError as err:
         return _missing(request, err)
+    with _ctx(request).db.session(read_only=True) as session:
+        row = _reads.get_experiment(session, experiment_id)
+        submitted, unit = row.config_yaml, length_unit(row.config or {})
     config_yaml = ""
     if exp.config is not None:
-        with _ctx(request).db.session(read_only=True) as session:
-            submitted = _reads.get_experiment(session, experiment_id).config_yaml
         config_yaml = submitted.strip() or yaml.safe_dump(exp.config, sort_keys=False)
     if _user(request) is not None:
         # Start the HPO tab's importance fit (and scikit-learn's ~2 s first import) from any
@@ -110,6 +112,7 @@ def _experiment_page(request: Request, experiment_id: int, name: str, tab: str) 
         exp=exp,
         tab=tab,
         config_yaml=config_yaml,
+        unit=unit,
     )
 
 

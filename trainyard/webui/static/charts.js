@@ -30,8 +30,12 @@ const Charts = (() => {
     return loading;
   }
 
+  // `uirevision` never changes, so a redraw with new data (Plotly.react on every poll) keeps
+  // what the reader did: zoom and pan, hidden legend entries, parallel-coordinate brushes and
+  // selections. A chart that must reset its view passes its own `uirevision`.
   function layout(extra = {}) {
     return {
+      uirevision: "reader",
       margin: { l: 60, r: 20, t: 10, b: 45 },
       font: { family: "system-ui, sans-serif", size: 12 },
       paper_bgcolor: "rgba(0,0,0,0)",

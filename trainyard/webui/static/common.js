@@ -133,6 +133,23 @@ const TY = (() => {
     return () => { clearTimeout(timer); end(); };
   }
 
+  // An experiment's live view (progress within searcher steps, waiting reasons, failures):
+  // fills the page header's progress bar and returns the answer.
+  async function live(experimentId) {
+    const l = await api(`/webui/experiments/${experimentId}/live`);
+    const bar = document.getElementById("exp-progress");
+    if (bar) bar.style.width = `${(100 * l.progress).toFixed(1)}%`;
+    const text = document.getElementById("sum-progress");
+    if (text) text.textContent = `${(100 * l.progress).toFixed(1)}%`;
+    return l;
+  }
+
+  // "181 / 240 batches" from a live trial entry.
+  function trained(t, unit) {
+    const n = (v) => (typeof v === "number" ? v.toLocaleString("en-US") : "—");
+    return (t.target ? `${n(t.trained)} / ${n(t.target)} ${unit}` : `${n(t.trained)} ${unit}`).trim();
+  }
+
   function debounce(fn, ms) {
     let t = null;
     return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
@@ -147,5 +164,5 @@ const TY = (() => {
     });
   });
 
-  return { api, banner, num, when, duration, bytes, h, stateBadge, progressBar, fill, pager, poll, debounce, TERMINAL };
+  return { api, live, trained, banner, num, when, duration, bytes, h, stateBadge, progressBar, fill, pager, poll, debounce, TERMINAL };
 })();

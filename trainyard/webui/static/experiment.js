@@ -13,9 +13,7 @@
     const badge = field("exp-state");
     badge.textContent = e.state;
     badge.className = `state state-${e.state}`;
-    field("exp-progress").style.width = `${(100 * e.progress).toFixed(1)}%`;
     setText("sum-state", e.state);
-    setText("sum-progress", `${(100 * e.progress).toFixed(1)}%`);
     setText("sum-best", num(e.best_metric));
     setText("sum-priority", e.priority);
     setText("sum-ended", TY.when(e.ended_at));
@@ -55,9 +53,20 @@
     fill(field("rungs-table").tBodies[0], rungs.map((r) => h("tr", {}, h("td", {}, r.length), h("td", {}, r.trials))));
   }
 
+  // Why the experiment failed: each failed trial once, with the last line of its traceback.
+  function showFailures(failures) {
+    const box = field("failures");
+    box.hidden = !failures.length;
+    fill(field("failures-list"), failures.map((f) => h("li", { "data-trial": f.trial_id },
+      h("a", { href: `/ui/trials/${f.trial_id}` }, `trial ${f.trial_id}`),
+      ` failed ${f.restarts} time${f.restarts === 1 ? "" : "s"}: `, h("code", {}, f.error || "no error output"),
+      f.traceback.length > 1 ? h("details", {}, h("summary", {}, "traceback"), h("pre", { class: "logs short" }, f.traceback.join("\n"))) : null)));
+  }
+
   async function refresh() {
-    const e = await api(`/experiments/${id}`);
+    const [e, l] = await Promise.all([api(`/experiments/${id}`), TY.live(id)]);
     showExperiment(e);
+    showFailures(l.failures);
     const rungs = drawRungs();
     if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
       await drawBest(e.best_trial_id);

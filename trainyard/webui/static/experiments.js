@@ -27,7 +27,7 @@
       h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.id)),
       h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.name)),
       h("td", {}, stateBadge(e.state)),
-      h("td", {}, progressBar(e.progress)),
+      h("td", { class: "prog" }, progressBar(e.progress)),
       h("td", {}, e.searcher_name),
       h("td", {}, best),
       h("td", {}, counts(e.trial_counts)),
@@ -41,6 +41,14 @@
   async function load() {
     const page = await api("/experiments?" + query());
     fill(table.tBodies[0], page.items.map(row));
+    const going = page.items.filter((e) => !TY.TERMINAL.has(e.state)).map((e) => e.id);
+    if (going.length) {  // live progress: work done since each trial's last validation counts
+      const live = await api(`/webui/progress?experiment_ids=${going.join(",")}`).catch(() => ({}));
+      for (const [eid, p] of Object.entries(live)) {
+        const cell = table.querySelector(`tr[data-id='${eid}'] td.prog`);
+        if (cell) cell.replaceChildren(progressBar(p));
+      }
+    }
     const filtered = ["f-name", "f-state", "f-label", "f-owner"].some((f) => field(f).value) || field("f-archived").checked;
     field("experiments-empty").hidden = page.total > 0 || filtered;
     field("experiments-nomatch").hidden = page.total > 0 || !filtered;

@@ -5,6 +5,7 @@
   const head = document.getElementById("exp-head");
   const id = head.dataset.experimentId;
   const metric = head.dataset.metric;
+  const unit = head.dataset.unit || "batches";
   const field = (x) => document.getElementById(x);
   let data = null;
 
@@ -22,7 +23,7 @@
     el.dataset.points = String(res.points);
     await Charts.draw("learning-curves", traces, {
       showlegend: true,
-      xaxis: { title: { text: "length (batches)" } }, yaxis: { title: { text: metric } },
+      xaxis: { title: { text: "steps (batches reported)" } }, yaxis: { title: { text: metric } },
     });
   }
 
@@ -70,8 +71,14 @@
     }], { margin: { l: 60, r: 60, t: 40, b: 20 } });
   }
 
+  // Worst first, so the best trials are drawn last: on top of the crowd, never hidden by it.
+  function bestLast(trials) {
+    const sign = data.smaller_is_better ? -1 : 1;
+    return [...trials].sort((a, b) => sign * (a.metric - b.metric) || a.id - b.id);
+  }
+
   async function drawScatters() {
-    const trials = scored();
+    const trials = bestLast(scored());
     const grid = field("scatters");
     if (grid.children.length !== data.hparams.length) {
       grid.replaceChildren(...data.hparams.map((hp, i) => h("div", { class: "chart small", id: `scatter-${i}`, "data-hparam": hp.name })));
@@ -80,7 +87,11 @@
     await Promise.all(data.hparams.map((hp, i) => Charts.draw(`scatter-${i}`, [{
       type: "scatter", mode: "markers",  // SVG: at most 2,000 points, cheaper than a WebGL context each
       x: axisValues(hp, trials), y: trials.map((t) => t.metric), text: trials.map((t) => `trial ${t.id}`),
-      marker: { size: 6, color: trials.map((t) => t.trained_length), colorscale: "Blues", showscale: false },
+      customdata: trials.map((t) => t.id),
+      // Colour is the length trained (ASHA's rung): dark for the longest, never near-white.
+      marker: { size: 7, color: trials.map((t) => t.trained_length), colorscale: "Viridis", reversescale: true,
+        showscale: true, line: { width: 0.5, color: "#fff" },
+        colorbar: { title: { text: `trained (${unit})`, side: "right" }, thickness: 10 } },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
   }
 

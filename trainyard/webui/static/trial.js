@@ -16,12 +16,15 @@
     return out;
   }
 
-  function showTrial(t) {
+  function showTrial(t, l) {
     const badge = field("trial-state");
     badge.textContent = t.state;
     badge.className = `state state-${t.state}`;
     const kv = [
-      ["State", t.state], ["Trained", t.target_length ? `${t.trained_length} of ${t.target_length}` : t.trained_length],
+      ["State", t.state],
+      ...(l.waiting ? [["Waiting", l.waiting]] : []),
+      ...(l.error ? [["Error", h("code", { id: "trial-error" }, l.error)]] : []),
+      ["Trained", h("span", { id: "trial-trained" }, TY.trained(l, l.unit))],
       ["Best " + metric, num(t.best_metric)], ["Latest " + metric, num(t.latest_metric)],
       ["Restarts", t.restarts], ["Exit reason", t.exit_reason || "—"],
       ["Started", when(t.started_at)], ["Ended", when(t.ended_at)],
@@ -106,14 +109,14 @@
   field("metric-pick").addEventListener("change", drawMetrics);
 
   async function refresh() {
-    let t;
+    let t, l;
     try {
-      t = await api(`/trials/${id}`);
+      [t, l] = await Promise.all([api(`/trials/${id}`), api(`/webui/trials/${id}/live`)]);
     } catch (err) {
       TY.banner(err.message);
       return true;
     }
-    showTrial(t);
+    showTrial(t, l);
     await Promise.all([drawMetrics(), loadCheckpoints(), loadEvents()]);
     return !TY.TERMINAL.has(t.state);
   }

@@ -6,14 +6,19 @@
   const metric = document.getElementById("exp-head").dataset.metric;
   const table = document.getElementById("trials-table");
   const field = (x) => document.getElementById(x);
+  const unit = document.getElementById("exp-head").dataset.unit || "batches";
   const view = { sort: "id", offset: 0, limit: 50 };
+  let live = new Map();  // trial id → live entry (trials that have not ended)
   const selected = new Set();
 
   function columns(page) {
     return [
       ["id", "ID", (r) => h("a", { href: `/ui/trials/${r.id}` }, r.id)],
-      ["state", "State", (r) => stateBadge(r.state)],
-      ["trained_length", "Trained", (r) => r.target_length ? `${r.trained_length} / ${r.target_length}` : r.trained_length],
+      ["state", "State", (r) => {
+        const l = live.get(r.id);
+        return l && l.waiting ? h("span", {}, stateBadge(l.state), h("span", { class: "why" }, l.waiting)) : stateBadge(r.state);
+      }],
+      ["trained_length", `Trained (${unit})`, (r) => TY.trained(live.get(r.id) || { trained: r.trained_length, target: r.target_length }, "")],
       ["restarts", "Restarts", (r) => r.restarts],
       ["searcher_metric", metric, (r) => num(r.searcher_metric)],
       ...page.hparams.map((n) => [`hp.${n}`, n, (r) => num(r.hp[n])]),
@@ -70,12 +75,12 @@
   field("f-where").addEventListener("input", again);
   field("trial-filters").addEventListener("submit", (ev) => ev.preventDefault());
   poll(async () => {
+    const l = await TY.live(id);
+    live = new Map(l.trials.map((t) => [t.id, t]));
     await load();
-    const state = document.getElementById("exp-state").textContent;
-    if (TY.TERMINAL.has(state)) return false;
-    const e = await api(`/experiments/${id}`);
-    document.getElementById("exp-state").textContent = e.state;
-    document.getElementById("exp-progress").style.width = `${(100 * e.progress).toFixed(1)}%`;
-    return true;
+    const badge = document.getElementById("exp-state");
+    badge.textContent = l.state;
+    badge.className = `state state-${l.state}`;
+    return !TY.TERMINAL.has(l.state);
   }, 4000);
 })();

@@ -1,0 +1,109 @@
+"""Read queries the web UI's live views need (progress within a searcher step, why a trial
+waits, why an experiment failed). Functions take a `Session` first and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trainyard.master.db.models import LogLine, Trial, TrialEvent
+
+__all__ = [
+    "TrialLength",
+    "failed_trials",
+    "last_error_lines",
+    "rung_lengths",
+    "trial_events",
+    "trial_lengths",
+]
+
+
+@dataclass(frozen=True)
+class TrialLength:
+    """What a trial trained: `completed` is the searcher's (its last validated length, in the
+    searcher's unit), `batches` the greatest step it reported (training or validation)."""
+
+    id: int
+    experiment_id: int
+    state: str
+    closed: bool
+    completed: int
+    target: int | None
+    batches: int
+    hparams: dict[str, Any]
+
+
+def trial_lengths(
+    session: Session,
+    experiment_ids: Sequence[int],
+    *,
+    states: Sequence[str] | None = None,
+    trial_ids: Sequence[int] | None = None,
+) -> list[TrialLength]:
+    """The lengths of the trials of `experiment_ids` (only `states`/`trial_ids` when given),
+    oldest first."""
+    query = select(
+        Trial.id,
+        Trial.experiment_id,
+        Trial.state,
+        Trial.closed,
+        Trial.completed_length,
+        Trial.target_length,
+        Trial.total_batches,
+        Trial.hparams,
+    ).where(Trial.experiment_id.in_(list(experiment_ids)))
+    if states is not None:
+        query = query.where(Trial.state.in_(list(states)))
+    if trial_ids is not None:
+        query = query.where(Trial.id.in_(list(trial_ids)))
+    return [
+        TrialLength(tid, eid, state, bool(closed), max(done, 0), target, batches or 0, hp or {})
+        for tid, eid, state, closed, done, target, batches, hp in session.execute(
+            query.order_by(Trial.id)
+        )
+    ]
+
+
+def last_error_lines(session: Session, trial_id: int, *, limit: int = 400) -> list[str]:
+    """The trial's last `limit` stderr lines, oldest first (where a traceback ends up)."""
+    rows = session.scalars(
+        select(LogLine.line)
+        .where(LogLine.trial_id == trial_id, LogLine.stream == "stderr")
+        .order_by(LogLine.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))
+
+
+def failed_trials(session: Session, experiment_id: int) -> list[tuple[int, int, str | None]]:
+    """(trial id, restarts, exit reason) of the experiment's ERRORED trials, oldest first."""
+    rows = session.execute(
+        select(Trial.id, Trial.restarts, Trial.exited_reason)
+        .where(Trial.experiment_id == experiment_id, Trial.state == "ERRORED")
+        .order_by(Trial.id)
+    ).all()
+    return [(tid, restarts, reason) for tid, restarts, reason in rows]
+
+
+def trial_events(session: Session, trial_id: int) -> list[TrialEvent]:
+    """The trial's events, oldest first."""
+    return list(
+        session.scalars(
+            select(TrialEvent).where(TrialEvent.trial_id == trial_id).order_by(TrialEvent.id)
+        ).all()
+    )
+
+
+def rung_lengths(session: Session, experiment_id: int) -> list[int]:
+    """The distinct lengths the experiment's trials have validated at so far, ascending."""
+    rows = session.scalars(
+        select(Trial.completed_length)
+        .where(Trial.experiment_id == experiment_id, Trial.completed_length > 0)
+        .distinct()
+    ).all()
+    return sorted(int(r) for r in rows)
