@@ -143,3 +143,22 @@ def test_live_updates_keep_the_readers_parcoords_brush(page: Page, seeds: Seeds)
     brushed = page.evaluate(brush)
     _after_redraws(page, "parcoords", 1)
     assert page.evaluate(brush) == brushed
+
+
+def test_an_errored_experiment_says_why_and_lists_each_failure_once(
+    page: Page, seeds: Seeds
+) -> None:
+    page.goto(f"{seeds.ui.url}/ui/experiments/{seeds.errored.experiment_id}")
+    page.wait_for_selector("#failures:not([hidden])")
+    items = page.locator("#failures-list > li")
+    assert items.evaluate_all("li => li.map(l => Number(l.dataset.trial))") == seeds.failed
+    for text in items.all_inner_texts():
+        assert "failed 2 times: RuntimeError: CUDA out of memory" in text
+
+    page.goto(f"{seeds.ui.url}/ui/trials/{seeds.failed[0]}")
+    page.wait_for_selector("#trial-error")
+    assert page.inner_text("#trial-error").startswith("RuntimeError: CUDA out of memory")
+    page.wait_for_selector("#events-table tbody tr")
+    rows = page.locator("#events-table tbody tr").all_inner_texts()
+    assert len(rows) == 2  # two failed runs, not an exit and a restart each
+    assert all("failure" in r and "exited with code 1" in r for r in rows)

@@ -6,6 +6,8 @@ within a searcher step, why each waiting trial waits, why an experiment or trial
   [{"trial_id", "restarts", "error", "traceback"}]}`: `trials` lists the trials that have not
   ended, `failures` the ERRORED trials (the last error line of their stderr and its traceback).
 - `GET /webui/progress?experiment_ids=1,2` → `{"1": progress, ...}` (live, as above).
+- `GET /webui/trials/{id}/history` → `[{"kind", "time", "exit_code", "reason"}]`, each failure
+  once (kind "failure").
 - `GET /webui/trials/{id}/live` → one entry of `trials` above plus `"unit"`, `"progress"` and,
   for an ERRORED trial, `"error"` and `"traceback"`.
 
@@ -163,3 +165,27 @@ def trial_live(ctx: Context, trial_id: int) -> dict[str, Any]:
             out.update(_failure(session, trial_id))
     out["unit"] = length_unit(exp.config or {})
     return out
+
+
+@router.get("/trials/{trial_id}/history")
+def trial_history(ctx: Context, trial_id: int) -> list[dict[str, Any]]:
+    """The trial's exits, failures, restarts and preemptions, oldest first, each failure once:
+    the runtime records a failed run as an "exit" and a "restart" of the same allocation, shown
+    here as one "failure" row with the exit code and the reason."""
+    with ctx.db.session(read_only=True) as session:
+        _reads.get_trial(session, trial_id)
+        events = reads.trial_events(session, trial_id)
+    out: list[dict[str, Any]] = []
+    for e in events:
+        row = {"kind": e.kind, "time": e.time, "exit_code": e.exit_code, "reason": e.reason}
+        last = out[-1] if out else None
+        if (
+            e.kind == "restart"
+            and last is not None
+            and last["kind"] == "exit"
+            and last["_allocation"] == e.allocation_id
+        ):
+            last.update(kind="failure", reason=e.reason, exit_code=e.exit_code or last["exit_code"])
+            continue
+        out.append({**row, "_allocation": e.allocation_id})
+    return [{k: v for k, v in r.items() if k != "_allocation"} for r in out]

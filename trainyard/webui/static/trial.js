@@ -67,7 +67,7 @@
   }
 
   async function loadEvents() {
-    const events = await api(`/webui/trials/${id}/events`);
+    const events = await api(`/webui/trials/${id}/history`);
     fill(field("events-table").tBodies[0], events.map((e) => h("tr", {},
       h("td", {}, when(e.time)), h("td", {}, e.kind), h("td", {}, e.exit_code ?? "—"), h("td", {}, e.reason || "—"))));
   }
