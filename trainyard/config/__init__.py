@@ -29,6 +29,15 @@ from trainyard.config._hyperparameters import (
     unflatten_hparams,
 )
 from trainyard.config._length import LENGTH_UNITS, Length, LengthUnit
+from trainyard.config._limits import (
+    MAX_CONFIG_BYTES,
+    MAX_DESCRIPTION_CHARS,
+    MAX_EXPANDED_BYTES,
+    MAX_NAME_CHARS,
+    MAX_PLANNED_TRIALS,
+    MAX_PREVIEW_TRIALS,
+    MAX_YAML_DEPTH,
+)
 from trainyard.config._loading import (
     ConfigSource,
     config_to_dict,
@@ -66,6 +75,13 @@ __all__ = [
     "DEFAULT_EXPERIMENT_NAME",
     "DEFAULT_EXPERIMENT_SEED",
     "LENGTH_UNITS",
+    "MAX_CONFIG_BYTES",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_EXPANDED_BYTES",
+    "MAX_NAME_CHARS",
+    "MAX_PLANNED_TRIALS",
+    "MAX_PREVIEW_TRIALS",
+    "MAX_YAML_DEPTH",
     "SEARCHER_NAMES",
     "AdaptiveASHASearcherConfig",
     "AsyncHalvingSearcherConfig",

@@ -39,7 +39,7 @@ MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
 """Every integer of a config (outside `data`) must fit a signed 64-bit database column."""
 
-MAX_PLANNED_TRIALS = 1_000_000
+MAX_PLANNED_TRIALS = 100_000
 """Trials one search may plan (grid points, `max_trials`, PBT's population x rounds)."""
 
 MAX_PREVIEW_TRIALS = 20_000

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any
 
-from trainyard.config import ExperimentConfig, load_experiment_config, searcher_max_length
+from trainyard.config import (
+    MAX_PLANNED_TRIALS,
+    ExperimentConfig,
+    load_experiment_config,
+    searcher_max_length,
+)
 from trainyard.errors import ConfigError
 from trainyard.searcher._adaptive import AdaptiveASHA
 from trainyard.searcher._asha import AsyncHalving
@@ -34,7 +40,51 @@ def make_searcher(config: Any, seed: int | None = None) -> Searcher:
     if seed is None:
         seed = loaded.reproducibility.experiment_seed
     space = HParamSpace.of(loaded.hyperparameters)
+    check_planned_trials(loaded, space)
     return _BUILDERS[searcher.name](searcher, space, seed, loaded)
+
+
+def planned_trials(config: ExperimentConfig, space: HParamSpace) -> tuple[int, str] | None:
+    """How many trials the search may create at most, and the field that decides it; None
+    when the method does not say (custom searchers). Pure arithmetic: a grid is never built."""
+    s = config.searcher
+    if s.name == "single":
+        return 1, "searcher"
+    if s.name == "grid":
+        return math.prod(_axis_bound(p) for p in space.params), "hyperparameters"
+    if s.name == "pbt":
+        return s.population_size * s.num_rounds, "searcher.population_size"
+    max_trials = getattr(s, "max_trials", None)
+    return None if max_trials is None else (int(max_trials), "searcher.max_trials")
+
+
+def check_planned_trials(config: ExperimentConfig, space: HParamSpace) -> None:
+    """`ConfigError` (one line naming the field) for a search over `MAX_PLANNED_TRIALS`."""
+    planned = planned_trials(config, space)
+    if planned is None or planned[0] <= MAX_PLANNED_TRIALS:
+        return
+    count, where = planned
+    what = "the grid has" if where == "hyperparameters" else "the search plans"
+    fix = "lower the grid counts" if where == "hyperparameters" else f"lower {where}"
+    raise ConfigError(
+        f"{where}: {what} {_big(count)} trials; the limit is {MAX_PLANNED_TRIALS:,}: {fix}"
+    )
+
+
+def _axis_bound(p: Any) -> int:
+    """At most how many values the grid takes for `p` (before ints are deduplicated)."""
+    if p.type == "const":
+        return 1
+    if p.type == "categorical":
+        return len(p.vals)
+    if p.type == "int":
+        span = int(p.maxval) - int(p.minval) + 1
+        return span if p.count is None else min(int(p.count), span)
+    return 1 if p.count is None else int(p.count)  # no count: the grid refuses it itself
+
+
+def _big(count: int) -> str:
+    return f"{count:,}" if count < 10**12 else f"about 10^{len(str(count)) - 1}"
 
 
 def _length(config: ExperimentConfig) -> int:

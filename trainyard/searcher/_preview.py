@@ -15,13 +15,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from trainyard.config import searcher_length_unit, searcher_max_length
+from trainyard.config import (
+    MAX_PREVIEW_TRIALS,
+    ExperimentConfig,
+    searcher_length_unit,
+    searcher_max_length,
+)
+from trainyard.errors import ConfigError
 from trainyard.searcher._adaptive import AdaptiveASHA
 from trainyard.searcher._base import Searcher
 from trainyard.searcher._halving import HalvingBase
 from trainyard.searcher._sim_config import report_lengths, resolve_config
 from trainyard.searcher._sim_types import SimulatedTrial, SimulationResult
 from trainyard.searcher._simulate import simulate_searcher
+from trainyard.searcher._to_completion import ToCompletionSearch
 
 __all__ = ["BracketPreview", "RungPreview", "SearchPreview", "preview_search"]
 
@@ -120,6 +127,9 @@ def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
             script_decides_length=True,
             warnings=list(loaded.warnings),
         )
+    if isinstance(searcher, ToCompletionSearch) and searcher.max_length is not None:
+        return _straight_preview(loaded, searcher, searcher.max_length)
+    _check_preview_size(loaded)
     result = simulate_searcher(
         searcher,
         neutral_metric,
@@ -139,6 +149,38 @@ def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
         total_length=result.total_length,
         warnings=list(loaded.warnings),
     )
+
+
+def _straight_preview(
+    loaded: ExperimentConfig, searcher: ToCompletionSearch, length: int
+) -> SearchPreview:
+    """Single, grid and random search, without simulating: every trial trains to `length`
+    (what the simulation gives, at any size)."""
+    total = searcher.total
+    rung = RungPreview(length, total, total)
+    return SearchPreview(
+        method=str(loaded.searcher.name),
+        unit=loaded.searcher.time_metric or searcher_length_unit(loaded) or "batches",
+        brackets=[BracketPreview(index=0, rungs=[rung], trials=total, total_length=total * length)],
+        total_trials=total,
+        total_length=total * length,
+        warnings=list(loaded.warnings),
+    )
+
+
+def _check_preview_size(loaded: ExperimentConfig) -> None:
+    """Halving searches and PBT are simulated trial by trial: refuse one past
+    `MAX_PREVIEW_TRIALS`, so a preview (and a request serving one) is bounded work."""
+    s = loaded.searcher
+    if s.name == "pbt":
+        count, where = s.population_size * s.num_rounds, "searcher.population_size"
+    else:
+        count, where = getattr(s, "max_trials", 0) or 0, "searcher.max_trials"
+    if count > MAX_PREVIEW_TRIALS:
+        raise ConfigError(
+            f"{where}: preview simulates each of the {count:,} trials and stops at "
+            f"{MAX_PREVIEW_TRIALS:,}; lower {where} to preview the search"
+        )
 
 
 def _plan(

@@ -168,3 +168,31 @@ def test_max_length_past_bigint_is_400_naming_the_field(master: LiveMaster) -> N
     text = yaml.safe_dump(VALID).replace("batches: 2", "batches: 1e30")
     response = master.http.post("/experiments", data={"config": text}, headers=master.auth)
     assert _refused(response, master, before).startswith("searcher.max_length.batches: must be")
+
+
+@pytest.mark.parametrize(
+    ("searcher", "hparams", "field"),
+    [
+        ({"name": "random", "max_trials": 10**15}, {"lr": 0.1}, "searcher.max_trials"),
+        (
+            {"name": "grid"},
+            {
+                f"x{i}": {"type": "double", "minval": 0, "maxval": 1, "count": 1000}
+                for i in range(6)
+            },
+            "hyperparameters",
+        ),
+    ],
+)
+def test_searches_too_big_to_plan_are_400_from_create_and_preview(
+    master: LiveMaster, searcher: dict[str, object], hparams: dict[str, object], field: str
+) -> None:
+    raw = {**VALID, "hyperparameters": hparams}
+    raw["searcher"] = {**VALID["searcher"], **searcher}  # type: ignore[dict-item]
+    text = yaml.safe_dump(raw)
+    before = master.stored()
+    response = master.http.post("/experiments", data={"config": text}, headers=master.auth)
+    assert _refused(response, master, before).startswith(f"{field}: ")
+    response = master.http.post("/preview", json={"config": text}, headers=master.auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(f"{field}: ")

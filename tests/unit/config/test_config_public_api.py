@@ -7,6 +7,14 @@ import trainyard.config as config
 EXPECTED = {
     # loading and writing
     "ConfigSource",
+    # limits (trainyard/config/_limits.py)
+    "MAX_CONFIG_BYTES",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_EXPANDED_BYTES",
+    "MAX_NAME_CHARS",
+    "MAX_PLANNED_TRIALS",
+    "MAX_PREVIEW_TRIALS",
+    "MAX_YAML_DEPTH",
     "load_config_data",
     "load_config_file",
     "load_config_text",
