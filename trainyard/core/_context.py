@@ -48,7 +48,16 @@ class Context:
         self._closed = False
 
     def _make_storage(self) -> CheckpointStorage:
-        return storage_from_config(self.info.checkpoint_storage)
+        storage = storage_from_config(self.info.checkpoint_storage)
+        # Who writes: lets a restarted master register or collect a checkpoint whose
+        # registration was lost with the previous master.
+        owner = {
+            "experiment_id": self.info.experiment_id,
+            "trial_id": self.info.trial_id,
+            "allocation_id": os.environ.get("TRAINYARD_ALLOCATION_ID"),
+        }
+        storage.labels = {k: str(v) for k, v in owner.items() if v is not None}
+        return storage
 
     def __enter__(self) -> Context:
         return self

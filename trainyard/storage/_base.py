@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import uuid as uuid_lib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO
 
 from trainyard.errors import CheckpointError
@@ -28,7 +30,13 @@ class CheckpointStorage(ABC):
     Sharded mode (several ranks writing one checkpoint): every rank calls
     `store_path(uuid, shard_rank=rank)` with the same uuid, then — after a barrier — exactly one
     process calls `commit_shards(uuid, ranks)`, which merges the per-rank manifests.
+
+    Labels: set `labels` (e.g. `{"trial_id": "7", "allocation_id": "..."}`) and every checkpoint
+    this object writes carries them from its first byte on, committed or not (`read_labels`,
+    `list_staged`). A master that died before a checkpoint was registered can tell whose it is.
     """
+
+    labels: Mapping[str, str] = MappingProxyType({})
 
     @abstractmethod
     def store_path(
@@ -69,6 +77,17 @@ class CheckpointStorage(ABC):
         verify_entries(uuid, entries, lambda rel: self._open(uuid, rel))
         return {rel: e.size for rel, e in entries.items()}
 
+    def read_bytes(self, uuid: str, relpath: str) -> bytes:
+        """One file of a committed checkpoint, unverified (call `verify` first when it matters);
+        `CheckpointError` if the manifest does not list it or it is missing."""
+        if relpath not in self.read_manifest(check_uuid(uuid)):
+            raise CheckpointError(f"checkpoint {uuid} has no file {relpath}")
+        stream = self._open(uuid, relpath)
+        if stream is None:
+            raise CheckpointError(f"checkpoint {uuid} is corrupt: {relpath} is missing")
+        with stream:
+            return stream.read()
+
     def resources(self, uuid: str) -> dict[str, int]:
         """`{relpath: size_bytes}` of a committed checkpoint (from its manifest, not re-hashed)."""
         return {rel: e.size for rel, e in self.read_manifest(check_uuid(uuid)).items()}
@@ -96,3 +115,16 @@ class CheckpointStorage(ABC):
     @abstractmethod
     def list_checkpoints(self) -> list[str]:
         """Uuids present under the root, committed or partial, sorted."""
+
+    @abstractmethod
+    def read_labels(self, uuid: str) -> dict[str, str]:
+        """The labels checkpoint `uuid` was written with; {} when it has none or is missing."""
+
+    def list_staged(self) -> dict[str, dict[str, str]]:
+        """Uncommitted writes kept apart from `list_checkpoints` (name -> labels); {} where a
+        backend has no staging area (fsspec: partial checkpoints are listed as uuids)."""
+        return {}
+
+    def remove_staged(self, name: str) -> None:
+        """Drop the uncommitted write `name` of `list_staged()` (only when its writer is dead)."""
+        raise CheckpointError(f"{self!r} keeps no staged writes; {name!r} is not one")

@@ -12,13 +12,16 @@ from typing import IO, Any
 from trainyard.errors import CheckpointError
 from trainyard.storage._base import CheckpointStorage, new_uuid
 from trainyard.storage._manifest import (
+    LABELS_NAME,
     MANIFEST_NAME,
     FileEntry,
     build_manifest,
     check_uuid,
+    dump_labels,
     dump_manifest,
     local_opener,
     merge_shards,
+    parse_labels,
     parse_manifest,
     partial_error,
     shard_manifest_name,
@@ -61,6 +64,9 @@ class FsspecStorage(CheckpointStorage):
         try:
             yield work, uid
             entries = build_manifest(work)
+            if self.labels:  # first, so that a partial upload can be traced to its writer
+                self._fs.makedirs(self._path(uid), exist_ok=True)
+                self._fs.pipe_file(self._path(uid, LABELS_NAME), dump_labels(self.labels))
             self._put_files(work, uid, entries)
             name = MANIFEST_NAME if shard_rank is None else shard_manifest_name(shard_rank)
             self._fs.pipe_file(self._path(uid, name), dump_manifest(entries))
@@ -130,6 +136,12 @@ class FsspecStorage(CheckpointStorage):
         path = self._path(uuid)
         if self._fs.exists(path):
             self._fs.rm(path, recursive=True)
+
+    def read_labels(self, uuid: str) -> dict[str, str]:
+        try:
+            return parse_labels(self._fs.cat_file(self._path(uuid, LABELS_NAME)))
+        except (FileNotFoundError, OSError):
+            return {}
 
     def list_checkpoints(self) -> list[str]:
         if not self._fs.exists(self._root):

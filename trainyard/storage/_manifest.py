@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +19,8 @@ from typing import IO, Any
 from trainyard.errors import CheckpointError
 
 MANIFEST_NAME = "MANIFEST.json"
+LABELS_NAME = "MANIFEST.labels.json"
+"""Who wrote the checkpoint (`CheckpointStorage.labels`); never part of the checkpoint's files."""
 _SHARD_RE = re.compile(r"^MANIFEST\.shard-(\d+)\.json$")
 _UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _CHUNK = 1 << 20
@@ -31,7 +33,7 @@ def shard_manifest_name(rank: int) -> str:
 
 def is_manifest_name(relpath: str) -> bool:
     """True for `MANIFEST.json` and the per-rank shard manifests (never checkpoint content)."""
-    return relpath == MANIFEST_NAME or _SHARD_RE.match(relpath) is not None
+    return relpath in (MANIFEST_NAME, LABELS_NAME) or _SHARD_RE.match(relpath) is not None
 
 
 def check_uuid(uuid: str) -> str:
@@ -99,6 +101,22 @@ def parse_manifest(uuid: str, raw: bytes, name: str = MANIFEST_NAME) -> dict[str
         raise CheckpointError(
             f"checkpoint {uuid} is corrupt: {name} is unreadable ({type(err).__name__})"
         ) from None
+
+
+def dump_labels(labels: Mapping[str, str]) -> bytes:
+    """The labels file's bytes."""
+    return json.dumps({str(k): str(v) for k, v in sorted(labels.items())}).encode()
+
+
+def parse_labels(raw: bytes | None) -> dict[str, str]:
+    """Labels from the file's bytes; {} when missing or unreadable (a torn write)."""
+    if not raw:
+        return {}
+    try:
+        doc: Any = json.loads(raw)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in doc.items()} if isinstance(doc, dict) else {}
 
 
 def merge_shards(uuid: str, shards: Iterable[dict[str, FileEntry]]) -> dict[str, FileEntry]:

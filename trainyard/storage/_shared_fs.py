@@ -13,13 +13,16 @@ from typing import IO
 from trainyard.errors import CheckpointError
 from trainyard.storage._base import CheckpointStorage, new_uuid
 from trainyard.storage._manifest import (
+    LABELS_NAME,
     MANIFEST_NAME,
     FileEntry,
     build_manifest,
     check_uuid,
+    dump_labels,
     dump_manifest,
     local_opener,
     merge_shards,
+    parse_labels,
     parse_manifest,
     partial_error,
     shard_manifest_name,
@@ -66,6 +69,7 @@ class SharedFSStorage(CheckpointStorage):
             raise CheckpointError(f"checkpoint {uid} already exists in {self.root}")
         work = Path(tempfile.mkdtemp(prefix=f"{uid}.", dir=self._staging()))
         try:
+            self._write_labels(work)
             yield work, uid
             if shard_rank is None:
                 self._commit(work, build_manifest(work), uid)
@@ -73,6 +77,10 @@ class SharedFSStorage(CheckpointStorage):
                 self._stage_shard(work, uid, shard_rank)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _write_labels(self, directory: Path) -> None:
+        if self.labels and not (directory / LABELS_NAME).exists():
+            (directory / LABELS_NAME).write_bytes(dump_labels(self.labels))
 
     def _commit(self, work: Path, entries: dict[str, FileEntry], uid: str) -> None:
         (work / MANIFEST_NAME).write_bytes(dump_manifest(entries))
@@ -85,6 +93,7 @@ class SharedFSStorage(CheckpointStorage):
         entries = build_manifest(work)
         shared = self._staging() / f"{uid}.sharded"
         shared.mkdir(exist_ok=True)
+        self._write_labels(shared)
         for rel in entries:
             target = shared / rel
             if target.exists():
@@ -147,4 +156,37 @@ class SharedFSStorage(CheckpointStorage):
     def list_checkpoints(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and p.name != _STAGING)
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and p.name != _STAGING and _is_uuid(p.name)
+        )
+
+    def read_labels(self, uuid: str) -> dict[str, str]:
+        return _read_labels(self._dir(uuid))
+
+    def list_staged(self) -> dict[str, dict[str, str]]:
+        staging = self.root / _STAGING
+        if not staging.is_dir():
+            return {}
+        return {p.name: _read_labels(p) for p in staging.iterdir() if p.is_dir()}
+
+    def remove_staged(self, name: str) -> None:
+        if "/" in name or name in ("", ".", ".."):
+            raise CheckpointError(f"{name!r} is not a staged checkpoint write")
+        shutil.rmtree(self.root / _STAGING / name, ignore_errors=True)
+
+
+def _read_labels(directory: Path) -> dict[str, str]:
+    try:
+        return parse_labels((directory / LABELS_NAME).read_bytes())
+    except OSError:
+        return {}
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        check_uuid(name)
+    except CheckpointError:
+        return False
+    return True

@@ -228,6 +228,8 @@ class LogLineIn(BaseModel):
     stream: Literal["stdout", "stderr"] = "stdout"
     timestamp: float
     line: str
+    seq: int | None = Field(default=None, ge=0, le=2**62)
+    """The launcher's number for the line; a line already stored under it is not added again."""
 
 
 class LogsIn(BaseModel):

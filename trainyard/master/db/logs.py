@@ -2,6 +2,9 @@
 
 add_logs(session, trial_id, [{"rank": 0, "stream": "stdout", "timestamp": t, "line": "..."}])
 page = trial_logs(session, trial_id, after_id=last_seen_id, limit=1000)  # follow: repeat
+
+A line with a `seq` (the launcher's number within its allocation) is stored at most once per
+`(allocation_id, seq)`: resent batches and a replayed on-disk spool add only what is missing.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trainyard.errors import TrainyardError
@@ -28,7 +32,8 @@ def add_logs(
     *,
     allocation_id: str | None = None,
 ) -> int:
-    """Append lines ({"rank", "stream", "timestamp", "line"}) in one statement; returns count."""
+    """Append lines ({"rank", "stream", "timestamp", "line", optional "seq"}) in one statement;
+    returns how many were new (a numbered line already stored for the allocation is skipped)."""
     rows: list[dict[str, Any]] = []
     for item in lines:
         stream = item.get("stream", "stdout")
@@ -43,11 +48,30 @@ def add_logs(
                 "stream": stream,
                 "timestamp": float(item.get("timestamp") or now()),
                 "line": str(item.get("line", "")),
+                "seq": _seq(item.get("seq"), allocation_id),
             }
         )
-    if rows:
-        session.connection().execute(insert(cast(Table, LogLine.__table__)), rows)
-    return len(rows)
+    if not rows:
+        return 0
+    table = cast(Table, LogLine.__table__)
+    if all(row["seq"] is None for row in rows):
+        session.connection().execute(insert(table), rows)
+        return len(rows)
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    # rowcount of a many-row statement is not reliable across drivers; RETURNING is.
+    query = ins.on_conflict_do_nothing().returning(table.c.id)
+    return len(session.connection().execute(query, rows).all())
+
+
+def _seq(value: Any, allocation_id: str | None) -> int | None:
+    if value is None:
+        return None
+    if allocation_id is None:
+        raise TrainyardError("a numbered log line (seq) needs its allocation id")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TrainyardError(f"log line seq is {value!r}; it must be an integer >= 0")
+    return value
 
 
 def trial_logs(

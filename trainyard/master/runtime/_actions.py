@@ -20,6 +20,7 @@ from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.runtime._exits import end_stopping_experiment
+from trainyard.master.runtime._gc import delete_experiment_files
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.searcher import ExitedReason, make_searcher
 
@@ -163,14 +164,7 @@ class Actions:
         # Callers read the DELETING experiment back right after asking; give them a moment.
         time.sleep(_DELETE_DELAY_S)
         try:
-            with rt.db.session(read_only=True) as session:
-                config = rt.config(session, experiment_id)
-                uuids = [
-                    c.uuid for c in ckpt_repo.list_checkpoints(session, experiment_id=experiment_id)
-                ]
-            storage = rt.storage(config)
-            for uuid in uuids:
-                storage.delete(uuid)
+            delete_experiment_files(rt, experiment_id)
             with rt.db.session() as session:
                 exp_repo.delete_experiment(session, experiment_id)
             rt.forget(experiment_id)

@@ -117,6 +117,10 @@ def _environment(
             "TRAINYARD_TRIAL_ID": str(trial_id),
             "TRAINYARD_EXPERIMENT_ID": str(experiment_id),
             "TRAINYARD_CHECKPOINT_STORAGE": storage,
+            # Numbered lines the launcher keeps on disk; ingested after a master restart.
+            "TRAINYARD_LOG_SPOOL": str(
+                allocation_log_path(rt, allocation_id).with_suffix(".jsonl")
+            ),
         }
     )
     if slot_type == "cuda":

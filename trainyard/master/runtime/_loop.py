@@ -22,6 +22,7 @@ from trainyard.master.runtime._allocations import start_allocation, work_dir
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.runtime._exits import handle_exit
 from trainyard.master.runtime._gc import collect_garbage
+from trainyard.master.runtime._recovery import ingest_log_spool
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.scheduler import Decision, PoolCapacity, Request, Running, schedule
 from trainyard.searcher import ExitedReason
@@ -251,6 +252,10 @@ class SchedulingLoop:
         handle_exit(rt, allocation_id, code)
         if eid is not None:
             shutil.rmtree(work_dir(rt, eid, allocation_id), ignore_errors=True)
+        try:  # lines whose batches the launcher could not deliver (see ingest_log_spool)
+            ingest_log_spool(rt, allocation_id)
+        except Exception as err:
+            rt.log.warning("allocation %s: spooled logs not stored: %s", allocation_id, err)
 
     def _reject(self, experiment_id: int, trial_id: int, message: str) -> None:
         rt = self._rt
