@@ -29,6 +29,7 @@ SQL_SORTS: dict[str, Any] = {
     "trained_length": Trial.completed_length,
     "restarts": Trial.restarts,
     "searcher_metric": Trial.latest_validation,
+    "best_metric": Trial.best_validation,
 }
 """Table columns the database can sort by (column name → trials column)."""
 _NAME_SAMPLE = 20
@@ -50,7 +51,7 @@ def sql_page(
     if column is None:
         return None
     descending = sort.startswith("-")
-    if key == "searcher_metric" and not exp.smaller_is_better:
+    if key in ("searcher_metric", "best_metric") and not exp.smaller_is_better:
         descending = not descending
     where: ColumnElement[bool] = Trial.experiment_id == exp.id
     wanted = sorted({s.strip().upper() for s in (state or "").split(",") if s.strip()})
@@ -58,7 +59,7 @@ def sql_page(
         where = and_(where, Trial.state.in_(wanted))
     total = session.scalar(select(func.count()).select_from(Trial).where(where)) or 0
     empty = column.is_(None)
-    if key == "searcher_metric":  # the table shows NaN and ±inf as empty cells
+    if key in ("searcher_metric", "best_metric"):  # the table shows NaN and ±inf as empty
         # NaN: SQLite stores NULL; PostgreSQL's NaN equals NaN and sorts above every number.
         empty = or_(empty, column == math.nan, column == math.inf, column == -math.inf)
     query = (

@@ -9,6 +9,7 @@ hundred milliseconds; `select_rows` filters, sorts and pages the result in memor
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,27 @@ from trainyard.errors import ConfigError
 from trainyard.master.db import Trial
 from trainyard.master.db import metrics as metrics_repo
 
-__all__ = ["TrialRow", "TrialTable", "parse_filter", "select_rows", "trial_rows"]
+__all__ = [
+    "TrialRow",
+    "TrialTable",
+    "parse_filter",
+    "parse_filters",
+    "select_rows",
+    "trial_rows",
+]
 
-_BASE_COLUMNS = ("id", "request_id", "state", "trained_length", "restarts", "searcher_metric")
+_BASE_COLUMNS = (
+    "id",
+    "request_id",
+    "state",
+    "trained_length",
+    "restarts",
+    "searcher_metric",
+    "best_metric",
+)
+_BEST_FIRST = ("searcher_metric", "best_metric")
+"""Columns that sort best first in the searcher's direction."""
+_AND = re.compile(r"\s+and\s+|\s*&&\s*", re.IGNORECASE)
 _OPS = ("<=", ">=", "!=", "=", "<", ">", "~")
 
 
@@ -168,21 +187,48 @@ def _comparable(cell: Any, raw: str) -> tuple[Any, Any]:
     return str(cell).lower(), raw.lower()
 
 
-def parse_filter(text: str, columns: Sequence[str]) -> RowFilter:
-    """`hp.lr<0.01`, `state=COMPLETED`, `hp.optimizer~ada` (~ is "contains") → `RowFilter`.
+def _column(name: str, columns: Sequence[str]) -> str:
+    """`name` as a column: itself, or the one `hp.<name>`/`m.<name>` column it abbreviates."""
+    if name in columns:
+        return name
+    matches = [c for c in columns if c in (f"hp.{name}", f"m.{name}")]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(f"filter: unknown column {name!r}; use one of {', '.join(columns)}")
+    raise ConfigError(f"filter: {name!r} is ambiguous; write {' or '.join(matches)}")
 
-    Raises `ConfigError` naming the column or operator when the text is not understood.
+
+def parse_filter(text: str, columns: Sequence[str]) -> RowFilter:
+    """One condition: `hp.lr<0.01`, `state=COMPLETED`, `hp.optimizer~ada` (~ is "contains");
+    a hyperparameter or metric may be named without its `hp.`/`m.` prefix when unambiguous.
+
+    Raises `ConfigError` naming the column or operator when the text is not understood, and
+    when `<`, `>`, `<=`, `>=` compare with something that is not a number.
     """
     for op in _OPS:
         column, found, value = text.partition(op)
         if found:
-            column = column.strip()
-            if column not in columns:
-                raise ConfigError(
-                    f"filter: unknown column {column!r}; use one of {', '.join(columns)}"
-                )
-            return RowFilter(column, op, value.strip())
-    raise ConfigError(f"filter {text!r}: write <column><op><value> with op one of {' '.join(_OPS)}")
+            name, value = column.strip(), value.strip()
+            if not name or not value:
+                raise ConfigError(f"filter {text.strip()!r}: write <column>{op}<value>")
+            if op in ("<", ">", "<=", ">="):
+                try:
+                    float(value)
+                except ValueError:
+                    raise ConfigError(
+                        f"filter {text.strip()!r}: {op} needs a number, not {value!r}"
+                    ) from None
+            return RowFilter(_column(name, columns), op, value)
+    raise ConfigError(
+        f"filter {text.strip()!r}: write <column><op><value> with op one of {' '.join(_OPS)}"
+    )
+
+
+def parse_filters(text: str, columns: Sequence[str]) -> list[RowFilter]:
+    """Conditions joined by `and` (or `&&`), all of which a row must meet."""
+    parts = [p for p in _AND.split(text.strip()) if p.strip()]
+    return [parse_filter(p, columns) for p in parts]
 
 
 def select_rows(
@@ -200,14 +246,14 @@ def select_rows(
     if state:
         wanted = {s.strip().upper() for s in state.split(",") if s.strip()}
         rows = [r for r in rows if r.state in wanted]
-    if where:
-        row_filter = parse_filter(where, columns)
-        rows = [r for r in rows if row_filter.keeps(r)]
+    if where and where.strip():
+        filters = parse_filters(where, columns)
+        rows = [r for r in rows if all(f.keeps(r) for f in filters)]
     key = sort.lstrip("-")
     if key not in columns:
         raise ConfigError(f"sort: unknown column {key!r}; use one of {', '.join(columns)}")
     reverse = sort.startswith("-")
-    if key == "searcher_metric" and not smaller_is_better:
+    if key in _BEST_FIRST and not smaller_is_better:
         reverse = not reverse
     present = [r for r in rows if r.value(key) is not None]
     missing = [r for r in rows if r.value(key) is None]
