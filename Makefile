@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo demo-sim test lint typecheck unit services bench bench-hpo screenshots clean
+.PHONY: install demo demo-sim test lint typecheck unit services bench bench-hpo screenshots clean reliability
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,7 +36,12 @@ services:
 	bash scripts/ensure_chromium.sh
 
 test: install lint typecheck services
-	. scripts/test_env.sh && $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	. scripts/test_env.sh && $(BIN)/python -m pytest -q -p no:cacheprovider -m "not reliability" tests
+
+# Fault injection (kill -9 of trials and master) and the other long `reliability` runs; prints
+# the results table and writes it into docs/reliability.md. RELIABILITY_SEED=N replays a run.
+reliability: install services
+	. scripts/test_env.sh && $(BIN)/python tests/reliability/run_reliability.py
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -1,0 +1,245 @@
+"""The invariants every run of the suite must end with, faults or not.
+
+`check_experiment` returns a `Verdict`: for each named check, the list of problems found (empty:
+the check held). Each check compares what the master serves or stores with an independent
+truth: the trial's own records (`reliability_trial`), the metric function, the files on disk,
+or an uninterrupted run's decisions. Nothing is relaxed for faults: a fault-free run and a run
+with fifty kills must end the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reliability_master import CrashableMaster
+from reliability_trial import loss
+
+from trainyard.client import Client, Trial
+from trainyard.master.db import Allocation, Checkpoint
+from trainyard.master.db import Trial as TrialRow
+
+CHECKS = (
+    "completed",
+    "metric_steps",
+    "decisions",
+    "checkpoints",
+    "orphans",
+    "logs",
+    "processes",
+)
+"""Names of the checks, in the order the report lists them."""
+
+_LOG_KEY = re.compile(r"reliability-log trial=(\d+) run=([0-9a-f]+) seq=(\d+) ")
+_SETTLE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the searcher decided for one trial: its hparams and how far it trained."""
+
+    request_id: int
+    hparams: tuple[tuple[str, Any], ...]
+    validation_steps: tuple[int, ...]
+    final_length: int
+
+
+@dataclass
+class Verdict:
+    problems: dict[str, list[str]] = field(default_factory=lambda: {c: [] for c in CHECKS})
+    decisions: list[Decision] = field(default_factory=list)
+
+    def add(self, check: str, problem: str) -> None:
+        self.problems[check].append(problem)
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problems.values())
+
+    def failed(self) -> list[str]:
+        return [name for name in CHECKS if self.problems[name]]
+
+    def summary(self) -> str:
+        lines = []
+        for name in self.failed():
+            shown = self.problems[name][:15]
+            more = len(self.problems[name]) - len(shown)
+            lines.append(f"[{name}] " + "; ".join(shown) + (f" (+{more} more)" if more else ""))
+        return "\n".join(lines)
+
+
+def check_experiment(
+    master: CrashableMaster,
+    experiment_id: int,
+    truth_dir: Path,
+    baseline: list[Decision] | None,
+) -> Verdict:
+    """Every check on one ended experiment; `baseline` None: record decisions, compare none."""
+    verdict = Verdict()
+    with master.client() as client:
+        experiment = client.get_experiment(experiment_id)
+        trials = list(client.list_trials(experiment_id, limit=1000).items)
+        if experiment.state != "COMPLETED":
+            verdict.add("completed", f"experiment {experiment_id} ended {experiment.state}")
+        for trial in trials:
+            if trial.state != "COMPLETED":
+                verdict.add("completed", f"trial {trial.id} is {trial.state} ({trial.exit_reason})")
+        decisions = [_check_metrics(client, t, verdict) for t in trials]
+        _check_logs(client, trials, truth_dir, verdict)
+    verdict.decisions = sorted(decisions, key=lambda d: d.request_id)
+    if baseline is not None and verdict.decisions != baseline:
+        verdict.add("decisions", _decision_diff(baseline, verdict.decisions))
+    _check_storage(master, experiment_id, verdict)
+    workers = master.trial_workers()
+    if workers:
+        verdict.add("processes", f"trial processes still alive after the end: {workers}")
+    return verdict
+
+
+def _check_metrics(client: Client, trial: Trial, verdict: Verdict) -> Decision:
+    """Training steps 1..L each served once, validations once each, values = loss(x, steps)."""
+    x = float(trial.hparams["x"])
+    final = 0
+    steps_by_group: dict[str, list[int]] = {}
+    for group, name in (("training", "loss"), ("validation", "val_loss")):
+        points = client.trial_metrics(trial.id, group=group, max_points=10000)
+        steps = [p.steps for p in points]
+        steps_by_group[group] = steps
+        doubled = sorted(s for s, n in Counter(steps).items() if n > 1)
+        if doubled:
+            verdict.add("metric_steps", f"trial {trial.id} {group} steps served twice: {doubled}")
+        for point in points:
+            value = point.metrics.get(name)
+            if not isinstance(value, int | float) or not math.isclose(
+                value, loss(x, point.steps), rel_tol=1e-9
+            ):
+                verdict.add(
+                    "metric_steps",
+                    f"trial {trial.id} {group} {name} at {point.steps} is {value!r}, "
+                    f"reported {loss(x, point.steps)!r}",
+                )
+    validations = sorted(set(steps_by_group["validation"]))
+    final = validations[-1] if validations else 0
+    expected = list(range(1, final + 1))
+    training = sorted(set(steps_by_group["training"]))
+    if training != expected:
+        lost = sorted(set(expected) - set(training))
+        extra = sorted(set(training) - set(expected))
+        verdict.add(
+            "metric_steps",
+            f"trial {trial.id} validated up to {final}: training steps lost {lost}, "
+            f"past the last validation {extra}",
+        )
+    if trial.trained_length != final:
+        verdict.add(
+            "metric_steps",
+            f"trial {trial.id} trained_length {trial.trained_length} != last validation {final}",
+        )
+    hparams = tuple(sorted((k, v) for k, v in trial.hparams.items()))
+    return Decision(trial.request_id, hparams, tuple(validations), final)
+
+
+def _decision_diff(baseline: list[Decision], got: list[Decision]) -> str:
+    if len(baseline) != len(got):
+        return f"{len(got)} trials, the uninterrupted run had {len(baseline)}"
+    diffs = [
+        f"request {a.request_id}: expected {a.hparams} to {a.validation_steps}, "
+        f"got {b.hparams} to {b.validation_steps}"
+        for a, b in zip(baseline, got, strict=True)
+        if a != b
+    ]
+    return "; ".join(diffs)
+
+
+def _check_logs(client: Client, trials: list[Trial], truth_dir: Path, verdict: Verdict) -> None:
+    """Each line a trial printed is served by GET /trials/{id}/logs exactly once."""
+    for trial in trials:
+        truth_file = truth_dir / f"logs-{trial.id}.txt"
+        written = []
+        if truth_file.exists():
+            for line in truth_file.read_text().splitlines(keepends=True):
+                match = _LOG_KEY.search(line) if line.endswith("\n") else None
+                if match:
+                    written.append((match.group(2), int(match.group(3))))
+        served: Counter[tuple[str, int]] = Counter()
+        for log in client.trial_logs(trial.id):
+            match = _LOG_KEY.search(log.line)
+            if match and int(match.group(1)) == trial.id:
+                served[(match.group(2), int(match.group(3)))] += 1
+        missing = [k for k in written if served[k] == 0]
+        doubled = sorted(k for k, n in served.items() if n > 1)
+        if missing:
+            verdict.add(
+                "logs",
+                f"trial {trial.id}: {len(missing)} of {len(written)} lines it wrote are not "
+                f"served, e.g. run={missing[0][0]} seq={missing[0][1]}",
+            )
+        if doubled:
+            verdict.add("logs", f"trial {trial.id}: lines served more than once: {doubled[:5]}")
+
+
+def _check_storage(master: CrashableMaster, experiment_id: int, verdict: Verdict) -> None:
+    """Polls (GC runs after the end) until storage, work dirs and DB agree, then reports."""
+    deadline = time.monotonic() + _SETTLE_S
+    while True:
+        problems = _storage_problems(master, experiment_id)
+        if not any(problems.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    for check, found in problems.items():
+        for problem in found:
+            verdict.add(check, problem)
+
+
+def _storage_problems(master: CrashableMaster, experiment_id: int) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {"checkpoints": [], "orphans": []}
+    root = master.checkpoint_root
+    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name != ".staging"}
+    staging = root / ".staging"
+    leftovers = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+    db = master.db()
+    try:
+        with db.session(read_only=True) as session:
+            active = {
+                row.uuid: row
+                for row in session.query(Checkpoint).filter(Checkpoint.state == "ACTIVE").all()
+            }
+            live = session.query(Allocation).filter(Allocation.state != "TERMINATED").all()
+            allocations = {a.id: a.state for a in session.query(Allocation).all()}
+            rows = session.query(TrialRow).filter(TrialRow.experiment_id == experiment_id).all()
+            trial_rows = [(t.id, t.completed_length, t.latest_checkpoint_uuid) for t in rows]
+    finally:
+        db.dispose()
+    unregistered = sorted(on_disk - set(active))
+    if unregistered:
+        found["orphans"].append(f"checkpoint dirs with no ACTIVE row: {unregistered}")
+    if leftovers:
+        found["orphans"].append(f"half-written checkpoints left in .staging: {leftovers}")
+    missing = sorted(set(active) - on_disk)
+    if missing:
+        found["checkpoints"].append(f"ACTIVE checkpoint rows with no files: {missing}")
+    if live:
+        found["orphans"].append(f"allocations not TERMINATED: {[(a.id, a.state) for a in live]}")
+    work = master.data_dir / "work"
+    dirs = sorted(str(p.relative_to(work)) for p in work.glob("*/*")) if work.exists() else []
+    stale = [d for d in dirs if allocations.get(d.split("/", 1)[1], "TERMINATED") == "TERMINATED"]
+    if stale:
+        found["orphans"].append(f"work dirs of ended allocations: {stale}")
+    for trial_id, completed, latest in trial_rows:
+        row = active.get(latest) if latest else None
+        if row is None:
+            found["checkpoints"].append(f"trial {trial_id} has no ACTIVE latest checkpoint")
+            continue
+        state = root / row.uuid / "state.txt"
+        stored = state.read_text() if state.exists() else "(missing)"
+        if row.steps_completed != completed or stored != str(completed):
+            found["checkpoints"].append(
+                f"trial {trial_id} trained to {completed} but its latest checkpoint "
+                f"{row.uuid} holds {row.steps_completed} steps (state.txt: {stored})"
+            )
+    return found
