@@ -60,7 +60,7 @@ def preview(
     """What the search will do: trials and lengths per bracket and rung (no master needed)."""
     loaded = load_config_file(config)
     preview_search = importlib.import_module("trainyard.searcher").preview_search
-    result = preview_search(loaded)
+    result = preview_search(loaded, allow_custom=True)  # the user's own process and code
     if as_json:
         print_json(result)
         return

@@ -7,8 +7,9 @@
 Precedence, lowest first: defaults, the YAML file, environment variables, keyword overrides.
 Environment variables: `TRAINYARD_DB_URL`, `TRAINYARD_DATA_DIR`, `TRAINYARD_CHECKPOINT_ROOT`,
 `TRAINYARD_HOST`, `TRAINYARD_PORT`, `TRAINYARD_CPU_SLOTS`, `TRAINYARD_MAX_MODEL_DIR_BYTES`,
-`TRAINYARD_SCHEDULER_INTERVAL_SECONDS`, `TRAINYARD_PUBLIC_URL`, and `TRAINYARD_RESOURCE_POOLS`
-(JSON list). Every problem is reported as one `ConfigError` line naming the field.
+`TRAINYARD_SCHEDULER_INTERVAL_SECONDS`, `TRAINYARD_PUBLIC_URL`, `TRAINYARD_RESOURCE_POOLS`
+(JSON list) and `TRAINYARD_SEARCHER_MODULES` (comma list). Every problem is reported as one
+`ConfigError` line naming the field.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ _ENV_FIELDS = (
     "scheduler_interval_seconds",
     "public_url",
     "resource_pools",
+    "searcher_modules",
 )
 
 
@@ -82,6 +84,9 @@ class MasterSettings(BaseModel):
     resource_pools: list[ResourcePoolSettings] = Field(default_factory=list)
     max_model_dir_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     scheduler_interval_seconds: float = Field(default=0.2, gt=0)
+    searcher_modules: list[str] = Field(default_factory=list)
+    """Modules (and their submodules) the master may import custom searchers from: code the
+    operator installed and trusts. Empty: `searcher: {name: custom}` is refused, unimported."""
 
     @field_validator("data_dir", "checkpoint_root")
     @classmethod
@@ -213,6 +218,8 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
                     "TRAINYARD_RESOURCE_POOLS: must be JSON, e.g. "
                     '[{"name": "default", "slots": 2, "slot_type": "cpu"}]'
                 ) from None
+        elif name == "searcher_modules":
+            values[name] = [m.strip() for m in raw.split(",") if m.strip()]
         else:
             values[name] = raw
     return values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from trainyard.config import (
@@ -28,12 +28,19 @@ from trainyard.searcher._space import HParamSpace
 _Builder = Callable[[Any, HParamSpace, int, ExperimentConfig], Searcher]
 
 
-def make_searcher(config: Any, seed: int | None = None) -> Searcher:
+def make_searcher(
+    config: Any, seed: int | None = None, *, allow_custom: bool | Collection[str] = False
+) -> Searcher:
     """The searcher `config.searcher` describes, seeded with `seed`.
 
-    `config` is an `ExperimentConfig` or anything `load_experiment_config` takes (a path, YAML
+    `config` is an `ExperimentConfig` or anything `load_experiment_config` takes (a `Path`, YAML
     text, a dict). `seed` defaults to `config.reproducibility.experiment_seed`, so the same config
     always searches the same way. Bad input raises `ConfigError` with one line per problem.
+
+    `allow_custom` says whose code a `custom` searcher may import: False (the default) none, so
+    a config alone never runs code; True any module, for the user's own process (`simulate`,
+    `trainyard preview`); a collection of module names those modules and their submodules (the
+    master passes its operator's `searcher_modules`). A refused module is never imported.
     """
     loaded = config if isinstance(config, ExperimentConfig) else load_experiment_config(config)
     searcher = loaded.searcher
@@ -41,6 +48,8 @@ def make_searcher(config: Any, seed: int | None = None) -> Searcher:
         seed = loaded.reproducibility.experiment_seed
     space = HParamSpace.of(loaded.hyperparameters)
     check_planned_trials(loaded, space)
+    if searcher.name == "custom":
+        return _custom(searcher, space, seed, loaded, allow_custom)
     return _BUILDERS[searcher.name](searcher, space, seed, loaded)
 
 
@@ -176,8 +185,10 @@ def _pbt(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher
     )
 
 
-def _custom(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher:
-    cls = load_searcher_class(s.searcher_class)
+def _custom(
+    s: Any, space: HParamSpace, seed: int, c: ExperimentConfig, allow: bool | Collection[str]
+) -> Searcher:
+    cls = load_searcher_class(s.searcher_class, allow=allow)
     try:
         return cls(  # type: ignore[call-arg]  # the documented CustomSearcher signature
             space,
@@ -194,9 +205,17 @@ def _custom(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searc
         ) from None
 
 
-def load_searcher_class(path: str) -> type[Searcher]:
-    """Import `"pkg.module:Class"`; a ConfigError unless it names a `Searcher` subclass."""
+def load_searcher_class(path: str, *, allow: bool | Collection[str] = True) -> type[Searcher]:
+    """Import `"pkg.module:Class"`; a ConfigError unless it names a `Searcher` subclass, or
+    (before anything is imported) when `allow` does not cover the module (see `make_searcher`)."""
     module_name, _, attr = path.partition(":")
+    if not _allowed(module_name, allow):
+        raise ConfigError(
+            f"searcher.searcher_class: {module_name!r} is not imported here: a master imports "
+            "custom searchers only from the modules its operator lists in master.yaml "
+            "`searcher_modules`; run custom searchers in your own process "
+            "(trainyard.searcher.simulate) or use a built-in searcher"
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
@@ -212,6 +231,12 @@ def load_searcher_class(path: str) -> type[Searcher]:
     return cls
 
 
+def _allowed(module_name: str, allow: bool | Collection[str]) -> bool:
+    if isinstance(allow, bool):
+        return allow
+    return any(module_name == m or module_name.startswith(m + ".") for m in allow)
+
+
 _BUILDERS: dict[str, _Builder] = {
     "single": _single,
     "grid": _grid,
@@ -220,5 +245,4 @@ _BUILDERS: dict[str, _Builder] = {
     "async_halving": _async,
     "adaptive_asha": _adaptive,
     "pbt": _pbt,
-    "custom": _custom,
 }

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,19 +103,22 @@ def _unit_cost(hparams: Mapping[str, Any], length: int) -> float:
     return float(length)
 
 
-def preview_search(config: Any, *, seed: int = 0) -> SearchPreview:
+def preview_search(
+    config: Any, *, seed: int = 0, allow_custom: bool | Collection[str] = False
+) -> SearchPreview:
     """Simulate `config`'s search on one slot and summarise it per bracket and rung.
 
     `config` is anything `load_experiment_config` takes. Halving searches list their own rungs
     (adaptive ASHA one bracket each); any other search is one bracket whose "rungs" are the
-    distinct lengths its trials ended at. Bad config input raises `ConfigError`.
+    distinct lengths its trials ended at. Bad config input raises `ConfigError`. `allow_custom`
+    is `make_searcher`'s: a custom searcher is only previewed where its code may be imported.
     """
     # Imported here: the factory imports every search method, which may import this module.
     from trainyard.searcher._factory import make_searcher
 
     loaded = resolve_config(config)
     sc = loaded.searcher
-    searcher = make_searcher(loaded, seed=seed)
+    searcher = make_searcher(loaded, seed=seed, allow_custom=allow_custom)
     total = getattr(searcher, "total", None)
     if searcher_max_length(loaded) is None and isinstance(total, int):
         return SearchPreview(

@@ -53,7 +53,7 @@ def simulate(
             "decides how long trials train); to simulate it, set max_length or time_metric with "
             "max_time"
         )
-    searcher: Searcher = make_searcher(loaded, seed=seed)
+    searcher: Searcher = make_searcher(loaded, seed=seed, allow_custom=True)  # user's process
     return simulate_searcher(
         searcher,
         objective,

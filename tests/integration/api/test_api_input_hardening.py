@@ -11,8 +11,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
+from master_process import start_master, stop_master
 from postgres_schema import fresh_postgres_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "corpus"))
@@ -196,3 +198,61 @@ def test_searches_too_big_to_plan_are_400_from_create_and_preview(
     response = master.http.post("/preview", json={"config": text}, headers=master.auth)
     assert response.status_code == 400, response.text
     assert response.json()["detail"].startswith(f"{field}: ")
+
+
+EVILMOD = """
+import pathlib
+pathlib.Path(__file__).with_name("imported.marker").write_text("ran")
+from trainyard.searcher import CustomSearcher, Shutdown
+
+
+class X(CustomSearcher):
+    def initial_operations(self):
+        return [Shutdown()]
+
+    def on_validation_completed(self, request_id, metric, length):
+        return []
+
+    def progress(self):
+        return 1.0
+"""
+
+
+@pytest.mark.parametrize("listed", [False, True])
+def test_a_custom_searcher_in_the_masters_cwd_is_imported_only_when_the_operator_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed: bool
+) -> None:
+    # `python -m trainyard.master.server` has its working directory first on sys.path.
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    (cwd / "evilmod.py").write_text(EVILMOD)
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("TRAINYARD_SEARCHER_MODULES", "evilmod" if listed else "")
+    running = start_master(tmp_path / "master")
+    try:
+        http = httpx.Client(base_url=running.url + "/api/v1", timeout=60)
+        auth = {"Authorization": f"Bearer {running.token}"}
+        raw = {
+            **VALID,
+            "searcher": {"name": "custom", "metric": "loss", "searcher_class": "evilmod:X"},
+        }
+        text = yaml.safe_dump(raw)
+        preview = http.post("/preview", json={"config": text}, headers=auth)
+        assert preview.status_code == 400  # a preview never runs custom code, listed or not
+        refused = yaml.safe_dump({**raw, "resources": {"slots_per_trial": 99}})
+        assert http.post("/experiments", data={"config": refused}, headers=auth).status_code == 400
+        created = http.post(
+            "/experiments", data={"config": text, "activate": "false"}, headers=auth
+        )
+        if listed:
+            assert created.status_code == 201, created.text
+            assert (cwd / "imported.marker").exists()
+        else:
+            assert created.status_code == 400
+            assert created.json()["detail"].startswith(
+                "searcher.searcher_class: 'evilmod' is not imported here"
+            )
+            assert not (cwd / "imported.marker").exists()
+        http.close()
+    finally:
+        stop_master(running)

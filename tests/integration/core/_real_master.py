@@ -72,7 +72,8 @@ class ContractMaster:
 def start_contract_master(data_dir: Path) -> ContractMaster:
     """Start a master that can import `_contract_searcher`; `stop_master(cm.running)` after."""
     paths = [str(_HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
-    with patched_env({"PYTHONPATH": os.pathsep.join(paths)}):
+    env = {"PYTHONPATH": os.pathsep.join(paths), "TRAINYARD_SEARCHER_MODULES": "_contract_searcher"}
+    with patched_env(env):
         running = start_master(data_dir)
     client = Client(running.url, running.token)
     return ContractMaster(running, client, Database(f"sqlite:///{data_dir / 'trainyard.db'}"))

@@ -22,9 +22,11 @@ from trainyard.searcher import (
     CustomSearcher,
     GridSearch,
     RandomSearch,
+    Searcher,
     SingleSearch,
     SyncHalving,
     make_searcher,
+    preview_search,
 )
 
 HPARAMS = {
@@ -165,11 +167,13 @@ def test_custom_searcher_is_loaded_with_options(custom_module: str) -> None:
         "options": {"trials": 3},
         **LENGTH,
     }
-    s = make_searcher(config(searcher))
+    s = make_searcher(config(searcher), allow_custom=True)
     assert isinstance(s, CustomSearcher) and s.options == {"trials": 3}
-    driver = Driver(
-        s, seed=0, max_length=900, rebuild=lambda: make_searcher(config(searcher)), swap_at=2
-    ).run()
+
+    def rebuild() -> Searcher:
+        return make_searcher(config(searcher), allow_custom=[custom_module])
+
+    driver = Driver(s, seed=0, max_length=900, rebuild=rebuild, swap_at=2).run()
     driver.check_finished()
     assert len(driver.trials) == 3 and set(driver.final_lengths().values()) == {900}
 
@@ -185,11 +189,57 @@ def test_custom_searcher_is_loaded_with_options(custom_module: str) -> None:
 def test_custom_searcher_errors_are_one_line(custom_module: str, path: str, message: str) -> None:
     searcher = {"name": "custom", "searcher_class": path.format(mod=custom_module), **LENGTH}
     with pytest.raises(ConfigError, match=message) as err:
-        make_searcher(config(searcher))
+        make_searcher(config(searcher), allow_custom=True)
     assert "\n" not in str(err.value)
 
 
 def test_custom_class_with_the_wrong_constructor_is_a_config_error(custom_module: str) -> None:
     searcher = {"name": "custom", "searcher_class": "trainyard.searcher:Searcher", **LENGTH}
     with pytest.raises(ConfigError, match="could not be built"):
-        make_searcher(config(searcher))
+        make_searcher(config(searcher), allow_custom=["trainyard"])
+
+
+EVIL = """
+import pathlib
+pathlib.Path(__file__).with_name("imported.marker").write_text("ran")
+from trainyard.searcher import CustomSearcher, Shutdown
+
+
+class X(CustomSearcher):
+    def initial_operations(self):
+        return [Shutdown()]
+
+    def on_validation_completed(self, request_id, metric, length):
+        return []
+
+    def progress(self):
+        return 1.0
+"""
+
+
+@pytest.mark.parametrize("allow", [False, [], ["other"], ["evil"], ["evilmod.sub"]])
+def test_a_custom_module_not_allowed_is_never_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow: bool | list[str]
+) -> None:
+    (tmp_path / "evilmod.py").write_text(EVIL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    searcher = {"name": "custom", "searcher_class": "evilmod:X", **LENGTH}
+    with pytest.raises(ConfigError) as err:
+        make_searcher(config(searcher), allow_custom=allow)
+    assert str(err.value).startswith("searcher.searcher_class: 'evilmod' is not imported here")
+    with pytest.raises(ConfigError):
+        preview_search(config(searcher))
+    assert not (tmp_path / "imported.marker").exists()
+    assert "evilmod" not in sys.modules
+
+
+@pytest.mark.parametrize("allow", [True, ["evilmod"], ["x", "evilmod"]])
+def test_an_allowed_custom_module_is_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, allow: bool | list[str]
+) -> None:
+    (tmp_path / "evilmod.py").write_text(EVIL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "evilmod", raising=False)
+    searcher = {"name": "custom", "searcher_class": "evilmod:X", **LENGTH}
+    assert isinstance(make_searcher(config(searcher), allow_custom=allow), CustomSearcher)
+    assert (tmp_path / "imported.marker").exists()

@@ -52,7 +52,7 @@ class Actions:
         searcher's initial operations, all in one transaction; returns the experiment id."""
         config = load_experiment_config(config_yaml)
         self._check_resources(config)
-        searcher = make_searcher(config)
+        searcher = make_searcher(config, allow_custom=self._rt.settings.searcher_modules)
         rt = self._rt
         with rt.db.session() as session:
             experiment = exp_repo.create_experiment(

@@ -38,7 +38,9 @@ class Runtime:
         self.log = _log
         self._configs: dict[int, ExperimentConfig] = {}
         self._configs_lock = threading.Lock()
-        self.shell = SearchShell(db, self.config, self.request_preemption)
+        self.shell = SearchShell(
+            db, self.config, self.request_preemption, settings.searcher_modules
+        )
         self.wake = threading.Event()
         """Set to make the scheduling loop tick now."""
         self.preempted = threading.Condition()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +72,15 @@ class ExperimentSearch:
 class SearchShell:
     """Per-experiment searchers, their locks, and the operation applier."""
 
-    def __init__(self, db: Database, config: ConfigGetter, preempt: Preempter) -> None:
+    def __init__(
+        self,
+        db: Database,
+        config: ConfigGetter,
+        preempt: Preempter,
+        searcher_modules: Sequence[str] = (),
+    ) -> None:
+        self._searcher_modules = tuple(searcher_modules)
+        """Where custom searchers may be imported from (master.yaml `searcher_modules`)."""
         self._db = db
         self._config = config
         self._preempt = preempt
@@ -116,7 +124,7 @@ class SearchShell:
             return search
         experiment = exp_repo.get_experiment(session, experiment_id)
         config = self._config(session, experiment_id)
-        searcher = make_searcher(config)
+        searcher = make_searcher(config, allow_custom=self._searcher_modules)
         saved = experiment.searcher_snapshot
         if saved is None:
             raise TrainyardError(f"experiment {experiment_id} has no searcher snapshot")
