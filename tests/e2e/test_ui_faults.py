@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page
-from ui_more_seeds import LiveProgress, seed_errored, seed_live_progress
+from ui_more_seeds import LiveProgress, seed_errored, seed_live_progress, seed_one_hparam
 from ui_support import SeededSearch, SeededUI, chart
 
 pytestmark = pytest.mark.e2e
@@ -162,3 +162,27 @@ def test_an_errored_experiment_says_why_and_lists_each_failure_once(
     rows = page.locator("#events-table tbody tr").all_inner_texts()
     assert len(rows) == 2  # two failed runs, not an exit and a restart each
     assert all("failure" in r and "exited with code 1" in r for r in rows)
+
+
+def test_heat_map_labels_are_short_and_one_hparam_draws_no_diagonal(
+    page: Page, seeds: Seeds
+) -> None:
+    page.goto(f"{seeds.ui.url}/ui/experiments/{seeds.ui.done.experiment_id}/hpo")
+    page.select_option("#heat-x", "dropout")
+    page.select_option("#heat-y", "layers")
+    page.wait_for_function(
+        "document.getElementById('heatmap').data?.[0]?.x?.length"
+        " && document.getElementById('heatmap').layout.xaxis.title.text == 'dropout'"
+    )
+    heat = page.evaluate(
+        "(() => { const d = document.getElementById('heatmap'); return "
+        "{x: d.data[0].x, y: d.data[0].y, auto: d.layout.yaxis.automargin}; })()"
+    )
+    assert all(len(label) <= 6 for label in heat["x"] + heat["y"]), heat  # not 0.4388784397520523
+    assert heat["auto"] is True  # labels get the room they need, never clipped
+
+    eid = seed_one_hparam(seeds.ui.served.db)
+    page.goto(f"{seeds.ui.url}/ui/experiments/{eid}/hpo")
+    page.wait_for_selector("#heatmap-hint")
+    assert page.inner_text("#heatmap-hint") == "Needs two hyperparameters that vary."
+    assert page.evaluate("document.getElementById('heatmap').data") is None

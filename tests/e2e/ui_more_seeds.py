@@ -108,3 +108,19 @@ def seed_live_progress(db: Database) -> LiveProgress:
         assert exp is not None
         exp.progress = 0.0
     return LiveProgress(search, running, steps, paused, 140, parked, queued)
+
+
+def seed_one_hparam(db: Database) -> int:
+    """A finished search of 6 trials in which only `lr` varies; returns its experiment id."""
+    search = seed_search(db, name="one-hparam", n_trials=6, seed=9, with_extras=False)
+    with db.session() as session:
+        for i, tid in enumerate(search.trial_ids):
+            row = session.get(Trial, tid)
+            assert row is not None
+            row.hparams = {
+                "lr": 10 ** (-4 + i / 2),
+                "dropout": 0.1,
+                "optimizer": "adam",
+                "layers": 2,
+            }
+    return search.experiment_id

@@ -25,16 +25,16 @@
       : h("a", { href: `/ui/trials/${e.best_trial_id}` }, `${num(e.best_metric)} (${e.searcher_metric})`);
     return h("tr", { "data-id": e.id },
       h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.id)),
-      h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.name)),
+      h("td", { class: "wrap name" }, h("a", { href: `/ui/experiments/${e.id}` }, e.name)),
       h("td", {}, stateBadge(e.state)),
       h("td", { class: "prog" }, progressBar(e.progress)),
       h("td", {}, e.searcher_name),
       h("td", {}, best),
-      h("td", {}, counts(e.trial_counts)),
+      h("td", { class: "wrap counts" }, counts(e.trial_counts)),
       h("td", {}, e.owner || "—"),
       h("td", {}, when(e.created_at)),
       h("td", {}, duration(e.created_at, e.ended_at)),
-      h("td", {}, ...e.labels.map((l) => h("span", { class: "tag" }, l))),
+      h("td", { class: "wrap labels" }, ...e.labels.map((l) => h("span", { class: "tag" }, l))),
     );
   }
 

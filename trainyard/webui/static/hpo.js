@@ -101,19 +101,26 @@
     }
     const vals = trials.map((t) => t.hp[hp.name]);
     const distinct = [...new Set(vals)].sort((a, b) => a - b);
-    if (distinct.length <= 10) return { labels: distinct.map(String), index: (t) => distinct.indexOf(t.hp[hp.name]) };
+    if (distinct.length <= 10) return { labels: distinct.map((v) => TY.num(v, 3)), index: (t) => distinct.indexOf(t.hp[hp.name]) };
     const useLog = hp.log && distinct[0] > 0;
     const f = useLog ? Math.log10 : (v) => v;
     const lo = f(distinct[0]), hi = f(distinct[distinct.length - 1]), n = 10;
     const edge = (i) => (useLog ? 10 ** (lo + (i * (hi - lo)) / n) : lo + (i * (hi - lo)) / n);
-    const labels = [...Array(n).keys()].map((i) => Number(edge(i + 0.5)).toPrecision(3));
+    const labels = [...Array(n).keys()].map((i) => TY.num(Number(Number(edge(i + 0.5)).toPrecision(3)), 3));
     return { labels, index: (t) => Math.min(n - 1, Math.floor(((f(t.hp[hp.name]) - lo) / (hi - lo || 1)) * n)) };
   }
 
   async function drawHeatmap() {
     const hx = data.hparams.find((p) => p.name === field("heat-x").value);
     const hy = data.hparams.find((p) => p.name === field("heat-y").value);
-    if (!hx || !hy) { field("heatmap").replaceChildren(h("p", { class: "hint" }, "Needs two hyperparameters that vary.")); return; }
+    const hint = (text) => {
+      const el = field("heatmap");
+      if (window.Plotly) window.Plotly.purge(el);
+      el.replaceChildren(h("p", { class: "hint", id: "heatmap-hint" }, text));
+    };
+    if (!hx || !hy || data.hparams.length < 2) { hint("Needs two hyperparameters that vary."); return; }
+    if (hx === hy) { hint("Pick two different hyperparameters."); return; }
+    field("heatmap-hint")?.remove();
     const trials = scored();
     const bx = bins(hx, trials), by = bins(hy, trials);
     const sum = by.labels.map(() => bx.labels.map(() => 0));
@@ -126,7 +133,7 @@
     await Charts.draw("heatmap", [{
       type: "heatmap", x: bx.labels, y: by.labels, z, colorscale: "Viridis", reversescale: data.smaller_is_better,
       colorbar: { title: { text: metric } }, hoverongaps: false,
-    }], { xaxis: { title: { text: hx.name }, type: "category" }, yaxis: { title: { text: hy.name }, type: "category" }, margin: { l: 80, r: 20, t: 10, b: 50 } });
+    }], { xaxis: { title: { text: hx.name }, type: "category", automargin: true }, yaxis: { title: { text: hy.name }, type: "category", automargin: true }, margin: { l: 60, r: 20, t: 10, b: 50 } });
   }
 
   function fillSelects() {
