@@ -63,6 +63,8 @@ def describe(
     console.print(f"  started    {fmt_time(trial.started_at)}   ended {fmt_time(trial.ended_at)}")
     if trial.exit_reason:
         console.print(f"  exited     {trial.exit_reason}")
+    if trial.error:
+        console.print(f"  error      {trial.error}")
     rows = [
         [p.steps, ", ".join(f"{k}={fmt_metric(v)}" for k, v in p.metrics.items())]
         for p in validations

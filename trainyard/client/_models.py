@@ -90,6 +90,7 @@ class Trial(_Wire):
     latest_metric: float | str | None = None
     latest_checkpoint: str | None = None
     exit_reason: str | None = None
+    error: str | None = None
     rung: int | None = None
     created_at: float | None = None
     started_at: float | None = None

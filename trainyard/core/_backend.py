@@ -37,8 +37,9 @@ class Backend(ABC):
         """Fraction of the trial's work done, in [0, 1]."""
 
     @abstractmethod
-    def report_early_exit(self, reason: str) -> None:
-        """The trial ends before the searcher closed it (`invalid_hp` or `errored`)."""
+    def report_early_exit(self, reason: str, message: str | None = None) -> None:
+        """The trial ends before the searcher closed it (`invalid_hp` or `errored`); `message`
+        says why in one line (shown on the trial)."""
 
     @abstractmethod
     def register_checkpoint(

@@ -124,10 +124,13 @@ class LocalBackend(Backend):
     def report_progress(self, progress: float) -> None:
         self._append("events.jsonl", {"event": "progress", "progress": progress})
 
-    def report_early_exit(self, reason: str) -> None:
+    def report_early_exit(self, reason: str, message: str | None = None) -> None:
         self.flush()
-        self._append("events.jsonl", {"event": "early_exit", "reason": reason})
-        self.log(f"trial exited early: {reason}")
+        event = {"event": "early_exit", "reason": reason}
+        if message:
+            event["message"] = message
+        self._append("events.jsonl", event)
+        self.log(f"trial exited early: {reason}" + (f": {message}" if message else ""))
 
     def register_checkpoint(
         self,

@@ -119,9 +119,10 @@ class MasterBackend(Backend):
     def flush(self) -> None:
         self._sender.flush()
 
-    def report_early_exit(self, reason: str) -> None:
+    def report_early_exit(self, reason: str, message: str | None = None) -> None:
         self.flush()
-        self._client.post(f"/trials/{self._tid}/early_exit", {"reason": reason})
+        body = {"reason": reason} if not message else {"reason": reason, "message": message}
+        self._client.post(f"/trials/{self._tid}/early_exit", body)
 
     # --- checkpoints ---
 

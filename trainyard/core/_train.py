@@ -50,13 +50,15 @@ class TrainContext:
             raise CoreUsageError(f"progress is {progress!r}; it must be within [0, 1]")
         self._backend.report_progress(value)
 
-    def report_early_exit(self, reason: Any) -> None:
-        """Tell the searcher this trial ends early: `invalid_hp` or `errored` (or ExitedReason)."""
+    def report_early_exit(self, reason: Any, message: str | None = None) -> None:
+        """Tell the searcher this trial ends early: `invalid_hp` or `errored` (or ExitedReason).
+        `message` (one line, at most 1000 characters kept) is shown as the trial's error."""
         value = str(getattr(reason, "value", reason))
         if value not in _EXIT_REASONS:
             raise CoreUsageError(f"early exit reason {value!r} must be one of {_EXIT_REASONS}")
         if self._backend is not None:
-            self._backend.report_early_exit(value)
+            line = " ".join(str(message).split())[:1000] if message else None
+            self._backend.report_early_exit(value, line)
 
     def get_experiment_best_validation(self) -> float | None:
         """The best searcher metric any trial of this experiment has reported so far (by

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any
 
 import torch
 
+from trainyard.errors import CheckpointError
 from trainyard.pytorch._dist import Strategy, unwrap
+from trainyard.pytorch._protocols import CheckpointLike
 
 STATE_FILE = "trainer_state.pt"
 FORMAT_VERSION = 1
@@ -154,3 +157,35 @@ def policy_wants_checkpoint(
     sign = 1.0 if smaller_is_better else -1.0
     best = min((sign * b for b in bests if b is not None), default=math.inf)
     return math.isfinite(value) and sign * value < best
+
+
+def load_for_restore(checkpoints: CheckpointLike, uuid: str) -> tuple[str, dict[str, Any]]:
+    """(uuid, state) to resume from: checkpoint `uuid` (the trial's latest, or the one it warm
+    starts from), else the newest good checkpoint of this trial (`latest_good()`, a collective).
+
+    Raises `CheckpointError` saying why when neither can be read: a trial never trains from
+    scratch in place of the checkpoint it was given.
+    """
+    try:
+        return uuid, _read(checkpoints, uuid)
+    except CheckpointError as err:
+        fallback = checkpoints.latest_good()
+        if fallback is None:
+            raise CheckpointError(
+                f"cannot restore checkpoint {uuid}: {err}; no other checkpoint of this trial is "
+                "usable, so it does not train from scratch"
+            ) from err
+        print(
+            f"trainyard: checkpoint {uuid} is unusable ({err}); restoring {fallback} instead",
+            file=sys.stderr,
+            flush=True,
+        )
+        return fallback, _read(checkpoints, fallback)
+
+
+def _read(checkpoints: CheckpointLike, uuid: str) -> dict[str, Any]:
+    with checkpoints.restore_path(uuid) as path:
+        try:
+            return read_state(Path(path))
+        except (OSError, RuntimeError, EOFError, KeyError, ValueError) as err:
+            raise CheckpointError(f"cannot read {STATE_FILE}: {err}") from err

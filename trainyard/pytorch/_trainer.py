@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,18 +390,10 @@ class Trainer:
         if uuid is None:
             return
         try:
-            state = self._read_checkpoint(uuid)
-        except CheckpointError as err:
-            fallback = self.core.checkpoint.latest_good()
-            print(
-                f"trainyard: checkpoint {uuid} is unusable ({err}); "
-                + (f"restoring {fallback} instead" if fallback else "starting from scratch"),
-                file=sys.stderr,
-                flush=True,
-            )
-            if fallback is None:
-                return
-            uuid, state = fallback, self._read_checkpoint(fallback)
+            uuid, state = ckpt.load_for_restore(self.core.checkpoint, uuid)
+        except CheckpointError as err:  # the trial fails now, and says why; no restarts
+            self.core.train.report_early_exit("errored", str(err))
+            raise
         ckpt.apply_state(self.c, state)
         self.steps = int(state["steps_completed"])
         per_rank = state["per_rank"]
@@ -417,13 +408,6 @@ class Trainer:
         best = trainer.get("best_metric")
         self.best_metric = None if best is None else float(best)
         self.last_checkpoint_step, self.last_checkpoint = self.steps, uuid
-
-    def _read_checkpoint(self, uuid: str) -> dict[str, Any]:
-        with self.core.checkpoint.restore_path(uuid) as path:
-            try:
-                return ckpt.read_state(Path(path))
-            except (OSError, RuntimeError, EOFError, KeyError, ValueError) as err:
-                raise CheckpointError(f"cannot read {ckpt.STATE_FILE}: {err}") from err
 
 
 def _loss_of(out: Any) -> torch.Tensor:

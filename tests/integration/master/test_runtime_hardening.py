@@ -1,8 +1,10 @@
 """Runtime hardening on a real master and real trial processes (SQLite and PostgreSQL): no
-silent data loss on a kill, restarts that count restarts."""
+silent data loss on a kill, restarts that count restarts, warm starts that never train from
+scratch in place of their checkpoint, and a reason for every trial that fails or cannot start."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,12 @@ import yaml
 from master_runner import RealMaster
 from postgres_schema import fresh_postgres_database
 
-from trainyard.master.db import Checkpoint, TrialEvent
+from trainyard.errors import ConfigError
+from trainyard.master.db import Checkpoint, Database, TrialEvent
 from trainyard.master.db import trials as trial_repo
+from trainyard.master.rm import LaunchSpec, LocalResourceManager
+from trainyard.master.runtime import Master
+from trainyard.master.settings import MasterSettings, ResourcePoolSettings
 
 pytestmark = pytest.mark.slow
 StartMaster = Callable[..., RealMaster]
@@ -124,3 +130,119 @@ def test_a_trial_killed_after_its_last_validation_rewrites_its_checkpoint_before
     assert trial.latest_checkpoint == ckpts[0].uuid
     (restart,) = [e for e in events if e.kind == "restart"]
     assert "SIGKILL" in restart.reason and "final checkpoint" in restart.reason
+
+
+TINY_TRIAL = Path(__file__).parents[2] / "unit" / "pytorch" / "tiny_trial.py"
+
+
+def pytorch_config(root: Path, **extra: Any) -> tuple[Path, Path]:
+    """(config, model dir) of one PyTorch trial (tests/unit/pytorch/tiny_trial.py), 4 batches."""
+    model = root / "torch-model"
+    model.mkdir(parents=True, exist_ok=True)
+    shutil.copy(TINY_TRIAL, model / "tiny_trial.py")
+    config = {
+        "name": "warm",
+        "entrypoint": "tiny_trial:TinyTrial",
+        "hyperparameters": {"global_batch_size": 8},
+        "searcher": {"name": "single", "metric": "validation_loss", "max_length": {"batches": 4}},
+        "max_restarts": 1,
+        **extra,
+    }
+    path = root / f"torch-config-{len(list(root.glob('torch-config-*')))}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path, model
+
+
+def test_warm_starts_from_unknown_or_corrupt_checkpoints_fail_with_a_reason(
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
+) -> None:
+    master = start_master(db_url=db_url)
+    config, model = pytorch_config(tmp_path)
+    with master.client() as client:
+        first = client.create_experiment(config, model)
+        assert client.wait_experiment(first.id, interval=0.2, timeout=120).state == "COMPLETED"
+        (source,) = client.list_trials(first.id).items
+        uuid = source.latest_checkpoint
+        assert uuid is not None
+
+        unknown, _ = pytorch_config(tmp_path, searcher=_single(source_checkpoint_uuid="nope"))
+        with pytest.raises(ConfigError) as refused:
+            client.create_experiment(unknown, model)
+        assert "searcher.source_checkpoint_uuid: checkpoint 'nope' does not exist" in str(
+            refused.value
+        )
+        assert "\n" not in str(refused.value)
+        no_trial, _ = pytorch_config(tmp_path, searcher=_single(source_trial_id=source.id + 99))
+        with pytest.raises(ConfigError, match=r"source_trial_id: trial \d+ does not exist"):
+            client.create_experiment(no_trial, model)
+        before = client.list_experiments().total
+
+        state = master.data_dir / "checkpoints" / uuid / "trainer_state.pt"
+        state.write_bytes(state.read_bytes()[:100])
+        corrupt, _ = pytorch_config(tmp_path, searcher=_single(source_checkpoint_uuid=uuid))
+        warm = client.create_experiment(corrupt, model)
+        assert client.list_experiments().total == before + 1  # the refused ones stored nothing
+        client.wait_experiment(warm.id, interval=0.2, timeout=120)
+        (trial,) = client.list_trials(warm.id).items
+    assert trial.state == "ERRORED" and trial.exit_reason == "errored", master.log()
+    assert trial.restarts == 0  # no restart can fix a checkpoint
+    assert trial.error is not None and f"cannot restore checkpoint {uuid}" in trial.error
+    assert "does not train from scratch" in trial.error
+    _, ckpts = stored(master, trial.id)
+    assert ckpts == []  # it never trained
+
+
+def _single(**extra: Any) -> dict[str, Any]:
+    return {
+        "name": "single",
+        "metric": "validation_loss",
+        "max_length": {"batches": 4},
+        **extra,
+    }
+
+
+def test_a_trial_that_cannot_start_shows_why(
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
+) -> None:
+    master = start_master(db_url=db_url)
+    model = write_model(tmp_path / "model")
+    config = config_file(tmp_path, {"mode": "ok"}, entrypoint="python3 missing.py", max_restarts=0)
+    with master.client() as client:
+        exp = client.create_experiment(config, model)
+        client.wait_experiment(exp.id, interval=0.2, timeout=60)
+        (trial,) = client.list_trials(exp.id).items
+        assert client.get_trial(trial.id).error == trial.error
+    assert trial.state == "ERRORED" and trial.restarts == 0
+    assert trial.error is not None and trial.error.startswith("exited with code 2: "), trial.error
+    assert "missing.py" in trial.error and "no restarts left (max_restarts 0)" in trial.error
+
+
+class _NoLaunch(LocalResourceManager):
+    def launch(self, spec: LaunchSpec) -> int:
+        raise OSError(f"cannot run {spec.entrypoint!r}: no such interpreter")
+
+
+def test_a_launch_failure_is_the_trials_error(tmp_path: Path) -> None:
+    settings = MasterSettings(
+        data_dir=tmp_path,
+        checkpoint_root=tmp_path / "checkpoints",
+        resource_pools=[ResourcePoolSettings(name="default", slots=1)],
+    )
+    db = Database(f"sqlite:///{tmp_path / 'trainyard.db'}")
+    db.migrate()
+    try:
+        master = Master(settings, db, rm=_NoLaunch())
+        eid = master.create_experiment(
+            config_file(tmp_path, {"mode": "ok"}, max_restarts=1).read_text(), b"", owner_id=None
+        )
+        for _ in range(2):  # the first run and its one restart
+            master.tick()
+        with db.session(read_only=True) as session:
+            (trial,) = trial_repo.list_trials(session, eid)
+            assert trial.state == "ERRORED" and trial.restarts == 1
+            assert trial.error == (
+                "could not start: cannot run 'python3 train.py': no such interpreter; "
+                "no restarts left (max_restarts 1)"
+            )
+    finally:
+        db.dispose()

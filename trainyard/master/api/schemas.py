@@ -87,6 +87,8 @@ class TrialOut(BaseModel):
     latest_metric: FloatOrStr
     latest_checkpoint: str | None
     exit_reason: str | None
+    error: str | None = None
+    """Why the trial failed or could not start, in one line (None once it completed)."""
     rung: int | None = None
     created_at: float
     started_at: float | None
@@ -169,6 +171,7 @@ def trial_out(row: models.Trial) -> TrialOut:
         latest_metric=enc(row.latest_validation),
         latest_checkpoint=row.latest_checkpoint_uuid,
         exit_reason=row.exited_reason,
+        error=row.error,
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,

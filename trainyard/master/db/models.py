@@ -166,6 +166,8 @@ class Trial(Base):
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     exited_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     """`ExitedReason` value when the trial ended early (invalid_hp, errored, user_canceled)."""
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    """Why the trial failed or could not start, in one line (None once it completed)."""
     parent_request_id: Mapped[int | None] = mapped_column(Integer, default=None)
     """`Create.checkpoint_from`: the request id whose checkpoint this trial starts from."""
     warm_start_checkpoint_uuid: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -14,14 +14,19 @@ from sqlalchemy.orm import Session
 
 from trainyard.config import ExperimentConfig, load_experiment_config, to_yaml
 from trainyard.errors import ConfigError, InvalidTransitionError, NotFoundError
-from trainyard.master.db import Allocation, Trial
+from trainyard.master.db import Allocation, Checkpoint, Trial
 from trainyard.master.db import checkpoints as ckpt_repo
 from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.runtime._exits import end_stopping_experiment
 from trainyard.master.runtime._gc import delete_experiment_files
-from trainyard.master.states import AllocationState, ExperimentState, TrialState
+from trainyard.master.states import (
+    AllocationState,
+    CheckpointState,
+    ExperimentState,
+    TrialState,
+)
 from trainyard.searcher import ExitedReason, make_searcher
 
 __all__ = ["Actions"]
@@ -55,6 +60,7 @@ class Actions:
         searcher = make_searcher(config, allow_custom=self._rt.settings.searcher_modules)
         rt = self._rt
         with rt.db.session() as session:
+            _check_warm_start(session, config)
             experiment = exp_repo.create_experiment(
                 session,
                 name=config.name,
@@ -297,3 +303,24 @@ def _as_consts(hparams: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = {"type": "const", "val": value}
     return out
+
+
+def _check_warm_start(session: Session, config: ExperimentConfig) -> None:
+    """Refuse (one-line `ConfigError`) a warm start from a checkpoint the master does not hold:
+    an unknown or deleted `source_checkpoint_uuid`, or a `source_trial_id` with no checkpoint.
+    Trials never train from scratch in place of the checkpoint they were given."""
+    uuid = config.searcher.source_checkpoint_uuid
+    if uuid:
+        row = session.get(Checkpoint, uuid)
+        if row is None or row.state != CheckpointState.ACTIVE:
+            what = "does not exist" if row is None else "was deleted"
+            raise ConfigError(f"searcher.source_checkpoint_uuid: checkpoint {uuid!r} {what}")
+    trial_id = config.searcher.source_trial_id
+    if trial_id is not None:
+        source = session.get(Trial, trial_id)
+        if source is None:
+            raise ConfigError(f"searcher.source_trial_id: trial {trial_id} does not exist")
+        if source.latest_checkpoint_uuid is None:
+            raise ConfigError(
+                f"searcher.source_trial_id: trial {trial_id} has no checkpoint to start from"
+            )

@@ -35,7 +35,7 @@ def work_dir(rt: Runtime, experiment_id: int, allocation_id: str) -> Path:
 
 def allocation_log_path(rt: Runtime, allocation_id: str) -> Path:
     """The allocation's raw stdout/stderr (a fallback; the launcher ships logs to the API)."""
-    return rt.settings.data_dir / "logs" / "allocations" / f"{allocation_id}.log"
+    return rt.allocation_log(allocation_id)
 
 
 def start_allocation(
@@ -73,7 +73,7 @@ def start_allocation(
     except Exception as err:  # a broken model dir or command must not stop the master
         rt.log.warning("trial %s: could not start allocation %s: %s", trial_id, allocation_id, err)
         _write_failure(spec.log_path, f"could not start: {err}")
-        handle_exit(rt, allocation_id, 127)
+        handle_exit(rt, allocation_id, 127, start_error=" ".join(str(err).split())[:300])
         return allocation_id
     with rt.db.session() as session:
         alloc_repo.set_processes(session, allocation_id, [pgid], pgid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -89,6 +90,28 @@ class Runtime:
 
     def storage_json(self, config: ExperimentConfig) -> str:
         return json.dumps(self.storage_config(config))
+
+    def allocation_log(self, allocation_id: str) -> Path:
+        """The allocation's raw stdout/stderr (a fallback; the launcher ships logs to the API)."""
+        return self.settings.data_dir / "logs" / "allocations" / f"{allocation_id}.log"
+
+    def last_output_line(self, allocation_id: str, limit: int = 300) -> str | None:
+        """The last line the allocation's trial printed (launcher lines and the `[rank=N] `
+        prefix left out), at most `limit` characters; None when there is none."""
+        try:
+            with self.allocation_log(allocation_id).open("rb") as log:
+                log.seek(0, 2)
+                log.seek(max(0, log.tell() - 8192))
+                tail = log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+        for raw in reversed(tail.splitlines()):
+            line = raw.strip()
+            if line.startswith("[rank=") and "] " in line:
+                line = line.split("] ", 1)[1].strip()
+            if line and not line.startswith("[launcher]"):
+                return line if len(line) <= limit else line[: limit - 3] + "..."
+        return None
 
     # -- signals to trials and to the loop --
 

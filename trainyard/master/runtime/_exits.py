@@ -109,6 +109,10 @@ class ExitFacts:
     max_restarts: int
     script_decides_length: bool = False
     """The searcher's `script_decides_length`: an exit 0 means the trial finished its work."""
+    start_error: str | None = None
+    """Why the processes could not be started at all (the launch failed)."""
+    last_output: str | None = None
+    """The last line the run printed (added to the reason of a plain non-zero exit)."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,14 @@ def decide_exit(f: ExitFacts) -> ExitDecision:
         return ExitDecision(Outcome.COMPLETE, TrialState.COMPLETED)
     if f.code == 0 and not pending:
         return ExitDecision(Outcome.REQUEUE, requeue)
-    why = describe_exit(f.code) if f.code else "exited 0 before finishing its searcher work"
+    if f.start_error:
+        why = f"could not start: {f.start_error}"
+    elif f.code == 0:
+        why = "exited 0 before finishing its searcher work"
+    else:
+        why = describe_exit(f.code)
+        if f.last_output and 0 < f.code <= 128:
+            why += f": {f.last_output}"
     return _failure(f, why, requeue, redo=False)
 
 
@@ -177,9 +188,12 @@ def _failure(f: ExitFacts, why: str, requeue: TrialState, *, redo: bool) -> Exit
     return ExitDecision(Outcome.RESTART, requeue, why, redo_final_checkpoint=redo)
 
 
-def handle_exit(rt: Runtime, allocation_id: str, exit_code: int | None) -> None:
+def handle_exit(
+    rt: Runtime, allocation_id: str, exit_code: int | None, *, start_error: str | None = None
+) -> None:
     """Settle allocation `allocation_id` after its processes ended with `exit_code`
-    (None: lost when a previous master died). Idempotent once the allocation is TERMINATED."""
+    (None: lost when a previous master died; `start_error`: they could not be started).
+    Idempotent once the allocation is TERMINATED."""
     with rt.db.session(read_only=True) as session:
         row = session.get(Allocation, allocation_id)
         if row is None or row.state == AllocationState.TERMINATED:
@@ -190,7 +204,7 @@ def handle_exit(rt: Runtime, allocation_id: str, exit_code: int | None) -> None:
     with rt.shell.unit(experiment_id) as session:
         alloc = alloc_repo.finish_allocation(session, allocation_id, exit_code)
         trial = trial_repo.get_trial(session, alloc.trial_id, for_update=True)
-        _settle(rt, session, trial, alloc, exit_code)
+        _settle(rt, session, trial, alloc, exit_code, start_error)
         end_stopping_experiment(rt, session, experiment_id)
     rt.gc_later(experiment_id)
     rt.wake.set()
@@ -210,7 +224,12 @@ def checkpoint_covers_work(session: Session, trial: Trial) -> bool:
 
 
 def _settle(
-    rt: Runtime, session: Session, trial: Trial, alloc: Allocation, code: int | None
+    rt: Runtime,
+    session: Session,
+    trial: Trial,
+    alloc: Allocation,
+    code: int | None,
+    start_error: str | None,
 ) -> None:
     eid = trial.experiment_id
     experiment = exp_repo.get_experiment(session, eid)
@@ -228,6 +247,8 @@ def _settle(
         restarts=trial.restarts,
         max_restarts=rt.config(session, eid).max_restarts,
         script_decides_length=rt.config(session, eid).searcher.script_decides_length,
+        start_error=start_error,
+        last_output=rt.last_output_line(alloc.id) if code else None,
     )
     decision = decide_exit(facts)
     if decision.outcome is Outcome.IGNORE:
@@ -245,11 +266,13 @@ def _settle(
     elif outcome is Outcome.USER_CANCELED:
         _end_early(rt, session, trial, ExitedReason.USER_CANCELED, decision.state)
     elif outcome is Outcome.COMPLETE:
+        trial.error = None
         rt.shell.drop_work(session, eid, trial)  # a script-decided trial may leave a target
         trial_repo.set_trial_state(session, trial.id, TrialState.COMPLETED)
         rt.shell.event(session, eid, lambda s: s.on_trial_closed(trial.request_id))
     elif outcome is Outcome.ERROR:
         rt.log.warning("trial %s %s", trial.id, decision.reason)
+        trial.error = decision.reason
         trial_repo.record_event(
             session,
             trial.id,
@@ -261,6 +284,7 @@ def _settle(
         _end_early(rt, session, trial, ExitedReason.ERRORED, decision.state)
     else:
         if outcome is Outcome.RESTART:
+            trial.error = decision.reason  # the latest failure, until it completes
             restarts = trial_repo.record_restart(
                 session, trial.id, reason=decision.reason, exit_code=code, allocation_id=alloc.id
             )

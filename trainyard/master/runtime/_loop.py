@@ -265,6 +265,7 @@ class SchedulingLoop:
             if trial.state != TrialState.QUEUED:
                 return
             trial_repo.record_event(session, trial_id, "unschedulable", reason=message)
+            trial.error = f"cannot be scheduled: {message}"
             trial.exited_reason = ExitedReason.ERRORED.value
             rt.shell.drop_work(session, experiment_id, trial)
             trial_repo.set_trial_state(session, trial_id, TrialState.ERRORED)

@@ -113,9 +113,10 @@ def report_metrics(
         feed_time_metric(rt, trial_id, reports)
 
 
-def early_exit(rt: Runtime, trial_id: int, reason: str) -> None:
-    """The trial ends on its own (`invalid_hp` or `errored`): the searcher hears it once now,
-    the trial gets no more work, and its state is settled when its processes exit."""
+def early_exit(rt: Runtime, trial_id: int, reason: str, message: str | None = None) -> None:
+    """The trial ends on its own (`invalid_hp` or `errored`, `message` saying why): the
+    searcher hears it once now, the trial gets no more work (an `errored` one keeps `message`
+    as its error), and its state is settled when its processes exit."""
     try:
         why = ExitedReason(reason)
     except ValueError:
@@ -127,8 +128,11 @@ def early_exit(rt: Runtime, trial_id: int, reason: str) -> None:
             return
         trial.exited_reason = why.value
         trial.stop_requested = True
+        if why is ExitedReason.ERRORED:
+            trial.error = message or "the trial reported that it failed (early exit: errored)"
         rt.shell.drop_work(session, eid, trial)
-        trial_repo.record_event(session, trial_id, "early_exit", reason=why.value)
+        detail = f"{why.value}: {message}" if message else why.value
+        trial_repo.record_event(session, trial_id, "early_exit", reason=detail)
         rid = trial.request_id
         rt.shell.event(session, eid, lambda s: s.on_trial_exited_early(rid, why))
         if trial.state != TrialState.RUNNING:

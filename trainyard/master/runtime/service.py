@@ -159,8 +159,8 @@ class Master:
     def report_progress(self, trial_id: int, progress: float) -> None:
         """Accepted for the contract; the master derives progress from searcher lengths."""
 
-    def early_exit(self, trial_id: int, reason: str) -> None:
-        calls.early_exit(self.runtime, trial_id, reason)
+    def early_exit(self, trial_id: int, reason: str, message: str | None = None) -> None:
+        calls.early_exit(self.runtime, trial_id, reason, message)
 
     def register_checkpoint(
         self, trial_id: int, allocation_id: str, checkpoint: dict[str, Any]
