@@ -186,3 +186,35 @@ def test_heat_map_labels_are_short_and_one_hparam_draws_no_diagonal(
     page.wait_for_selector("#heatmap-hint")
     assert page.inner_text("#heatmap-hint") == "Needs two hyperparameters that vary."
     assert page.evaluate("document.getElementById('heatmap').data") is None
+
+
+def test_metric_families_get_their_own_axis_with_log_and_smoothing(
+    page: Page, seeds: Seeds
+) -> None:
+    tid = seeds.ui.done.trial_ids[0]
+    page.goto(f"{seeds.ui.url}/ui/trials/{tid}")
+    traces = {t["name"]: t for t in chart(page, "trial-metrics")}
+    # loss and val_loss share an axis; accuracy (0..1) has its own, not squashed by loss.
+    assert traces["training/loss"].get("yaxis") == traces["validation/val_loss"].get("yaxis")
+    assert traces["validation/accuracy"].get("yaxis") != traces["validation/val_loss"].get("yaxis")
+    raw = traces["training/loss"]["y"]
+
+    page.check("#metrics-log")
+    page.wait_for_function(
+        "document.getElementById('trial-metrics').layout.yaxis.type == 'log'"
+        " && document.getElementById('trial-metrics').layout.yaxis2.type == 'log'"
+    )
+    page.fill("#metrics-smooth", "0.9")
+    page.dispatch_event("#metrics-smooth", "input")
+    page.wait_for_function(
+        "document.getElementById('trial-metrics').data.find(t => t.name == 'training/loss')"
+        f".y[5] != {raw[5]}"
+    )
+    smoothed = page.evaluate(
+        "document.getElementById('trial-metrics').data.find(t => t.name == 'training/loss').y"
+    )
+    expected, last = [], raw[0]
+    for y in raw:  # an exponential moving average, as TensorBoard smooths
+        last = 0.9 * last + 0.1 * y
+        expected.append(last)
+    assert smoothed == pytest.approx(expected)

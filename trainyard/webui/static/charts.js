@@ -56,5 +56,37 @@ const Charts = (() => {
     if (!(id in window.__chartsDrawn)) window.__chartsDrawn[id] = performance.now();
   }
 
-  return { draw, layout, plotly };
+  // A metric's family: its name without a split prefix ("val_loss" and "loss" are one family,
+  // "accuracy" another), so each family gets its own y axis and loss never squashes accuracy.
+  function family(name) {
+    return name.replace(/^(val|valid|validation|train|training|test|eval)[_/.-]/i, "");
+  }
+
+  // Exponential moving average (TensorBoard's smoothing): weight 0 leaves the values as they are.
+  function smooth(ys, weight) {
+    if (!weight) return ys;
+    let last = null;
+    return ys.map((y) => (typeof y !== "number" ? y : (last = last === null ? y : last * weight + (1 - weight) * y)));
+  }
+
+  // Metric curves as stacked subplots, one y axis per family (traces carry `metric`, the bare
+  // metric name), with an optional log y scale and smoothing weight.
+  async function drawMetrics(id, traces, { log = false, smoothing = 0, xTitle = "steps (batches)" } = {}) {
+    const families = [...new Set(traces.map((t) => family(t.metric)))];
+    const n = Math.max(1, families.length), gap = n > 1 ? 0.08 : 0;
+    const extra = { xaxis: { title: { text: xTitle } }, uirevision: `reader-${log}`, height: Math.max(380, 220 * n) };
+    families.forEach((f, i) => {
+      const top = 1 - (i * (1 + gap)) / n, bottom = Math.max(0, 1 - ((i + 1) * (1 + gap)) / n + gap);
+      extra[i ? `yaxis${i + 1}` : "yaxis"] = { domain: [bottom, Math.min(1, top)], title: { text: f }, type: log ? "log" : "linear", anchor: "x" };
+    });
+    const drawn = traces.map(({ metric, ...t }) => {
+      const i = families.indexOf(family(metric));
+      return { ...t, yaxis: i ? `y${i + 1}` : "y", y: smooth(t.y, smoothing) };
+    });
+    const el = document.getElementById(id);
+    if (el) el.style.height = `${extra.height}px`;
+    await draw(id, drawn, extra);
+  }
+
+  return { draw, drawMetrics, family, layout, plotly };
 })();

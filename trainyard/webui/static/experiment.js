@@ -20,7 +20,8 @@
     setText("sum-trials", Object.entries(e.trial_counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ") || "none yet");
     const bt = field("sum-best-trial");
     bt.replaceChildren(e.best_trial_id ? h("a", { href: `/ui/trials/${e.best_trial_id}` }, `trial ${e.best_trial_id}`) : "—");
-    for (const b of document.querySelectorAll("#actions button[data-action]")) {
+    for (const x of ["best-log", "best-smooth"]) field(x).addEventListener("input", () => bestDrawn && drawBest(bestDrawn));
+  for (const b of document.querySelectorAll("#actions button[data-action]")) {
       const a = b.dataset.action;
       const ended = TY.TERMINAL.has(e.state);
       b.disabled = (a === "pause" && e.state !== "ACTIVE") || (a === "activate" && e.state !== "PAUSED")
@@ -40,12 +41,13 @@
       for (const name of [...names].sort()) {
         const pts = res.points.filter((p) => typeof p.metrics[name] === "number");
         if (!pts.length) continue;
-        traces.push({ type: "scatter", mode: pts.length > 1 ? "lines" : "markers", name: `${group} ${name}`,
+        traces.push({ type: "scatter", mode: pts.length > 1 ? "lines" : "markers", name: `${group} ${name}`, metric: name,
           x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]), line: { dash } });
       }
     }
     field("best-empty").hidden = traces.length > 0;
-    await Charts.draw("best-curves", traces, { xaxis: { title: { text: "steps (batches)" } } });
+    await Charts.drawMetrics("best-curves", traces,
+      { log: field("best-log").checked, smoothing: Number(field("best-smooth").value) });
   }
 
   async function drawRungs() {

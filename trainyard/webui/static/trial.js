@@ -46,7 +46,7 @@
       for (const name of [...names].sort()) {
         const pts = res.points.filter((p) => typeof p.metrics[name] === "number");
         if (pts.length) traces.push({ type: "scatter", mode: pts.length > 1 ? "lines" : "markers",
-          name: `${group}/${name}`, x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]),
+          name: `${group}/${name}`, metric: name, x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]),
           line: { dash: group === "validation" ? "dot" : "solid" } });
       }
     }
@@ -54,7 +54,8 @@
     const known = [...pick.options].map((o) => o.value);
     for (const t of traces) if (!known.includes(t.name)) pick.append(h("option", { value: t.name, selected: true }, t.name));
     const chosen = new Set([...pick.selectedOptions].map((o) => o.value));
-    await Charts.draw("trial-metrics", traces.filter((t) => chosen.has(t.name)), { xaxis: { title: { text: "steps (batches)" } } });
+    await Charts.drawMetrics("trial-metrics", traces.filter((t) => chosen.has(t.name)),
+      { log: field("metrics-log").checked, smoothing: Number(field("metrics-smooth").value) });
   }
 
   async function loadCheckpoints() {
@@ -107,6 +108,8 @@
 
   field("log-search").addEventListener("input", debounce(followLogs, 300));
   field("metric-pick").addEventListener("change", drawMetrics);
+  field("metrics-log").addEventListener("change", drawMetrics);
+  field("metrics-smooth").addEventListener("input", debounce(drawMetrics, 150));
 
   async function refresh() {
     let t, l;
