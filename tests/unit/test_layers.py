@@ -24,6 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     # The CLI starts an embedded master (`trainyard run`, `trainyard master up`): see
     # docs/architecture.md, "Departures".
     "cli": {"client", "config", "searcher", "master"},
+    # Determined's public API shaped over ours (docs/migrating-from-determined.md).
+    "determined": {"core", "pytorch", "config", "storage"},
 }
 PURE = {"searcher", "scheduler"}
 IMPURE_MODULES = {"asyncio", "socket", "sqlalchemy", "httpx", "time", "datetime", "threading"}

@@ -10,9 +10,13 @@ take a value that means "what Trainyard does anyway" (`perform_initial_validatio
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from trainyard.errors import ConfigError
 
 IGNORED = "not supported, ignored"
 REFUSED = "not supported by Trainyard"
@@ -106,9 +110,19 @@ class Translation:
 
 
 def translate_determined(raw: dict[str, Any]) -> Translation:
-    """Drop ignored fields, refuse harmful ones, rewrite old spellings. `raw` is not modified."""
+    """Drop ignored fields, refuse harmful ones, rewrite old spellings. `raw` is not modified.
+
+    A document with neither `entrypoint` nor `searcher` but other fields (a Determined notebook,
+    cluster or Helm values file) raises a one-line `ConfigError` saying it is not an experiment.
+    """
+    if raw and "entrypoint" not in raw and "searcher" not in raw:
+        raise ConfigError(
+            "config: not an experiment config (it has neither entrypoint nor searcher; "
+            f"its fields: {', '.join(sorted(map(str, raw))[:4])}{', ...' if len(raw) > 4 else ''})"
+        )
     out = Translation(dict(raw))
     _apply_table(out, out.raw, _TOP, "")
+    _translate_entrypoint(out)
     _translate_optimizations(out)
     for key, table in (("environment", _ENVIRONMENT), ("resources", _RESOURCES)):
         section = out.raw.get(key)
@@ -194,3 +208,49 @@ def _bucket_to_url(out: Translation, storage: dict[str, Any], kind: str) -> None
         url += "/" + prefix.strip("/")
     storage.update(type="fsspec", url=url)
     out.warnings.append(f"checkpoint_storage: type {kind} read as type fsspec, url {url}")
+
+
+_PYTHON = re.compile(r"^(.*/)?python(3(\.\d+)?)?$")
+_TORCH_LAUNCHERS = ("torch_distributed", "deepspeed")
+
+
+def _translate_entrypoint(out: Translation) -> None:
+    """`python3 -m determined.launch.torch_distributed [OVERRIDES --] SCRIPT...` (and
+    `...deepspeed`) become `SCRIPT...`: Trainyard's launcher already starts one process per slot
+    with torchrun's variables. `--trial module:Class` runs a Determined-style PyTorchTrial with
+    `trainyard.determined.pytorch.run`. Other Determined launchers (horovod, tensorflow) are
+    refused."""
+    entrypoint = out.raw.get("entrypoint")
+    if isinstance(entrypoint, str):
+        try:
+            argv = shlex.split(entrypoint)
+        except ValueError:
+            return
+    elif isinstance(entrypoint, list) and all(isinstance(part, str) for part in entrypoint):
+        argv = list(entrypoint)
+    else:
+        return
+    if len(argv) < 3 or not _PYTHON.match(argv[0]) or argv[1] != "-m":
+        return
+    module = argv[2]
+    if not module.startswith("determined.launch."):
+        return
+    name, rest = module.rsplit(".", 1)[1], argv[3:]
+    if name not in _TORCH_LAUNCHERS:
+        hint = "use python3 -m determined.launch.torch_distributed python3 train.py"
+        out.problems.append(f"entrypoint: {module} {REFUSED}; {hint}")
+        return
+    if "--" in rest:
+        rest = rest[rest.index("--") + 1 :]
+    while rest[:1] == ["--trace"]:
+        rest = rest[1:]
+    if rest[:1] == ["--trial"] and len(rest) == 2:
+        rest = ["python3", "-m", "trainyard.determined.pytorch.run", rest[1]]
+    if not rest or rest[0].startswith("-"):
+        out.problems.append(f"entrypoint: {module} needs a script to run, e.g. python3 train.py")
+        return
+    out.raw["entrypoint"] = shlex.join(rest)
+    out.warnings.append(
+        f"entrypoint: {module} dropped; Trainyard's launcher starts one process per slot "
+        "(torchrun's variables)"
+    )

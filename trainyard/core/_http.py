@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,6 +13,12 @@ import httpx
 from trainyard.core._errors import MasterError
 
 _RETRY_STATUS = {502, 503, 504}
+
+# httpx logs every request at INFO: a trial script's `logging.basicConfig(level=INFO)` would fill
+# its log with the platform's own metric and preemption calls. Levels the user set are kept.
+for _name in ("httpx", "httpcore"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class MasterClient:

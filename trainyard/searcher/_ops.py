@@ -30,6 +30,8 @@ class ValidateAfter:
 
     `length` is cumulative, in the unit of `max_length` (or of `time_metric` for trial-driven
     searches). The platform answers with `on_validation_completed(request_id, metric, length)`.
+    `length` 0 (searches without a length, see `ToCompletionSearch`): the trial has work but no
+    length; it trains as long as its script decides and ends by exiting.
     """
 
     request_id: int

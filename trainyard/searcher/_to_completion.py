@@ -1,8 +1,8 @@
 """Methods whose trials all train straight to `max_length`: single, grid and random search.
 
 Without a `max_length` (None: Determined 0.38's way) the training script decides how long a trial
-trains: trials get no `ValidateAfter`, and a trial that ends on its own (`on_trial_closed` without
-a Close) has finished its work and counts as a success.
+trains: trials get `ValidateAfter(request_id, 0)` (work without a length), and a trial that ends on
+its own (`on_trial_closed` without a Close) has finished its work and counts as a success.
 """
 
 from __future__ import annotations
@@ -65,9 +65,7 @@ class ToCompletionSearch(BuiltinSearch):
             rid = self.ledger.create()
             hparams = self._next_hparams(rid)
             self.drawn += 1
-            ops.append(Create(rid, hparams))
-            if self.max_length is not None:
-                ops.append(ValidateAfter(rid, self.max_length))
+            ops += [Create(rid, hparams), ValidateAfter(rid, self.max_length or 0)]
         return ops
 
     def on_trial_closed(self, request_id: int) -> list[Operation]:

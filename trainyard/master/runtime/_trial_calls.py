@@ -65,6 +65,8 @@ def searcher_operation(rt: Runtime, trial_id: int) -> tuple[int | None, bool]:
         if TrialState(trial.state).is_terminal or trial.exited_reason:
             return None, True
         target, done = trial.target_length, trial.completed_length
+        if target == 0:  # a search without a length: no operations, the script decides
+            return None, True
         if target is not None and target == done:  # redo its lost final checkpoint
             return target, False
         if trial.stop_requested:
