@@ -20,6 +20,7 @@ import uvicorn
 
 from trainyard.master.app import create_app
 from trainyard.master.db import Database
+from trainyard.master.db.database import ensure_private_dir
 from trainyard.master.settings import MasterSettings, load_master_settings
 
 __all__ = ["main", "serve", "settings_from_options"]
@@ -48,6 +49,7 @@ def serve(settings: MasterSettings) -> None:
     The schema is checked and migrated before the server starts, so a database problem (a newer
     schema, a bad URL) is one `TrainyardError` line instead of a failed startup traceback.
     """
+    ensure_private_dir(settings.data_dir)  # the DB, admin token and checkpoints: owner only
     db = Database(settings.db_url)
     try:
         db.migrate()

@@ -75,7 +75,8 @@ class MasterSettings(BaseModel):
     """SQLAlchemy URL; empty means SQLite at `<data_dir>/trainyard.db`."""
     data_dir: Path = Path(_DEFAULT_DATA_DIR)
     checkpoint_root: Path = Path(_DEFAULT_DATA_DIR) / "checkpoints"
-    """Where `shared_fs` checkpoints go when an experiment names no storage path."""
+    """Where `shared_fs` checkpoints go when an experiment names no storage path; when not
+    given, `<data_dir>/checkpoints`."""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
@@ -107,6 +108,8 @@ class MasterSettings(BaseModel):
         # Frozen model: defaults that depend on other fields are set through object.__setattr__.
         if not self.db_url:
             object.__setattr__(self, "db_url", f"sqlite:///{self.data_dir / 'trainyard.db'}")
+        if "checkpoint_root" not in self.model_fields_set:  # everything under the data dir
+            object.__setattr__(self, "checkpoint_root", self.data_dir / "checkpoints")
         if not self.resource_pools:
             gpus = count_gpus()
             pool = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from trainyard.errors import TrainyardError
 
-__all__ = ["Database", "dumps_json", "normalize_db_url"]
+__all__ = ["Database", "dumps_json", "ensure_private_dir", "normalize_db_url"]
 
 _BUSY_TIMEOUT_MS = 30_000
 _MMAP_BYTES = 1 << 30
@@ -75,6 +76,33 @@ def normalize_db_url(url: str) -> str:
 
 
 PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) readable by its owner only, and take group and other
+    permissions away from it if it exists. For directories that hold secrets (a master's data
+    dir: its DB, admin token, checkpoints)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def _private_sqlite_files(path: Path) -> None:
+    """The DB file (password hashes, token digests) and its -wal/-shm readable by the owner only.
+
+    SQLite creates -wal/-shm with the DB file's permissions, so creating the file 0600 first is
+    enough for a new database; an existing one that others could read is tightened.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        try:
+            if (path.with_name(name).stat().st_mode & 0o077) != 0:
+                path.with_name(name).chmod(0o600)
+        except FileNotFoundError:
+            continue
 
 
 def _in_memory(database: str | None) -> bool:
@@ -164,7 +192,7 @@ class Database:
         in_memory = _in_memory(database)
         if not in_memory:
             assert database is not None  # narrowed by in_memory
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(Path(database))
         pooling: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
         if pool_size is not None and not in_memory:
             pooling = {"pool_size": pool_size, "max_overflow": 4}
