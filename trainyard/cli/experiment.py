@@ -20,7 +20,7 @@ from trainyard.cli._common import (
 )
 from trainyard.cli._progress import follow_experiment
 from trainyard.client import Experiment, Trial
-from trainyard.config import read_config_file
+from trainyard.config import load_config_text, read_config_file
 from trainyard.errors import TrainyardError
 
 __all__ = ["app", "print_logs", "trial_rows"]
@@ -39,6 +39,7 @@ def create(
     """Create an experiment from CONFIG and MODEL_DIR (files listed in .trainyardignore are
     left out)."""
     text = read_config_file(config)  # missing, a directory, empty, not UTF-8: one line here
+    load_config_text(text, where=str(config))  # bad YAML names the file, before any upload
     client = get_client()
     exp = client.create_experiment(config_text=text, model_dir=model_dir, activate=not paused)
     if as_json:

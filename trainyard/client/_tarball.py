@@ -34,7 +34,13 @@ def pack_model_dir(model_dir: Path, *, limit_bytes: int | None = None) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(_walk(root, root, patterns)):
-            tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
+            try:
+                tar.add(path, arcname=path.relative_to(root).as_posix(), recursive=False)
+            except OSError as err:
+                raise ConfigError(
+                    f"model directory: cannot read {path}: {err.strerror or err}; fix its "
+                    f"permissions or list it in {IGNORE_FILE}"
+                ) from None
     data = buffer.getvalue()
     if limit_bytes is not None and len(data) > limit_bytes:
         raise ModelDirTooLargeError(too_large_message(len(data), limit_bytes), 413)
@@ -52,7 +58,13 @@ def too_large_message(size: int, limit: int) -> str:
 def _read_ignore_file(path: Path) -> list[str]:
     if not path.is_file():
         return []
-    lines = (line.strip() for line in path.read_text().splitlines())
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text; save the ignore patterns as UTF-8") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it: {err.strerror or err}") from None
+    lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 

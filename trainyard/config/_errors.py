@@ -82,6 +82,8 @@ def describe_error(err: ErrorDetails) -> str:
     loc, kind = tuple(err["loc"]), err["type"]
     if loc and loc[-1] == "[key]":  # pydantic's marker for a bad map key: name the key instead
         return f"{format_path(loc[:-1])}: a key must be a string, got {show(err['input'])}"
+    if kind == "invalid_key":  # a model's field name that is no string: the key is the last loc
+        return f"{format_path(loc[:-1])}: a key must be a string, got {show(err['input'])}"
     path = format_path(loc)
     if kind == PROBLEM:
         return f"{path}: {err['msg']}"

@@ -90,8 +90,9 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
             f"{where}: is {fmt_bytes(size)}; the limit is {fmt_bytes(MAX_CONFIG_BYTES)}: "
             "keep large data out of the config (put it in the model directory)"
         )
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # its reader refuses control characters right away
         node = loader.get_single_node()
         if node is None:
             return None
@@ -105,7 +106,8 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: invalid YAML: {' '.join(str(exc).split())}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _at(mark: yaml.Mark | None) -> str:
