@@ -1,18 +1,24 @@
-"""`GET /api/v1/webui/experiments/{id}/trial_table.csv`: the trials table as CSV, with the same
-`state`, `where` and `sort` as the page's table (every row, every column: id, request id,
-state, trained length, restarts, the searcher metric's latest and best, each hyperparameter as
-`hp.<name>`, each metric's latest value as `m.<name>`). User identity required.
+"""Downloads of the web UI under `/api/v1/webui` (user identity required):
+
+- `GET /webui/experiments/{id}/trial_table.csv`: the trials table as CSV, with the same
+  `state`, `where` and `sort` as the page's table (every row, every column: id, request id,
+  state, trained length, restarts, the searcher metric's latest and best, each hyperparameter
+  as `hp.<name>`, each metric's latest value as `m.<name>`).
+- `GET /webui/trials/{id}/logs.txt?rank=&stream=&search=`: the trial's whole log (filtered like
+  the log viewer), one line each as `[rank N] <line>`, streamed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
-from trainyard.master.api.deps import Context, current_user
+from trainyard.master.api import _reads
+from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.webui import data_api
 from trainyard.webui._tables import select_rows
 
@@ -43,4 +49,47 @@ def trial_table_csv(
         out.getvalue(),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _log_text(
+    ctx: ApiContext, trial_id: int, rank: int | None, stream: str | None, search: str | None
+) -> Iterator[str]:
+    after = 0
+    while True:
+        with ctx.db.session(read_only=True) as session:
+            rows = _reads.read_logs(
+                session,
+                trial_ids=[trial_id],
+                experiment_id=None,
+                after_id=after,
+                limit=10_000,
+                rank=rank,
+                stream=stream,
+                search=search,
+            )
+            text = "".join(
+                f"{'' if r.rank is None else f'[rank {r.rank}] '}{r.line}\n" for r in rows
+            )
+            after = rows[-1].id if rows else after
+        if not rows:
+            return
+        yield text
+
+
+@router.get("/trials/{trial_id}/logs.txt")
+def trial_logs_text(
+    ctx: Context,
+    trial_id: int,
+    rank: int | None = None,
+    stream: str | None = None,
+    search: str | None = None,
+) -> StreamingResponse:
+    """The trial's whole log as text (ANSI codes kept, as the trial wrote them)."""
+    with ctx.db.session(read_only=True) as session:
+        _reads.get_trial(session, trial_id)
+    return StreamingResponse(
+        _log_text(ctx, trial_id, rank, stream, search),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="trial-{trial_id}.log"'},
     )

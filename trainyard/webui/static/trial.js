@@ -1,4 +1,4 @@
-// Trial page: status, hparams, restarts, metric charts, checkpoints, logs with follow and search.
+// Trial page: status, hparams, restarts, metric charts, checkpoints; logs are logs.js's.
 "use strict";
 (() => {
   const { api, h, num, when, bytes, fill, poll, debounce, stateBadge } = TY;
@@ -6,7 +6,6 @@
   const id = head.dataset.trialId;
   const metric = head.dataset.metric;
   const field = (x) => document.getElementById(x);
-  const MAX_LOG_LINES = 5000;
 
   function flatten(obj, prefix = "", out = {}) {
     for (const [k, v] of Object.entries(obj || {})) {
@@ -73,40 +72,6 @@
       h("td", {}, when(e.time)), h("td", {}, e.kind), h("td", {}, e.exit_code ?? "—"), h("td", {}, e.reason || "—"))));
   }
 
-  // Logs: long-poll `after_id` while "follow" is on; a new search starts over.
-  const logs = { after: 0, generation: 0, ended: false };
-  function appendLines(lines) {
-    const box = field("logs");
-    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 20;
-    box.append(...lines.map((l) => h("div", { class: `log ${l.stream}`, "data-id": l.id },
-      `[${new Date(l.timestamp * 1000).toLocaleTimeString()}]${l.rank !== null ? ` [rank ${l.rank}]` : ""} ${l.line}`)));
-    while (box.childElementCount > MAX_LOG_LINES) box.firstChild.remove();
-    if (atBottom && field("log-follow").checked) box.scrollTop = box.scrollHeight;
-  }
-
-  async function followLogs() {
-    const gen = ++logs.generation;
-    logs.after = 0; logs.ended = false;
-    field("logs").replaceChildren();
-    const search = field("log-search").value;
-    while (gen === logs.generation) {
-      const wait = field("log-follow").checked && logs.after > 0 ? 20 : 0;
-      const q = new URLSearchParams({ after_id: logs.after, limit: 2000, timeout_seconds: wait });
-      if (search) q.set("search", search);
-      let page;
-      try { page = await api(`/trials/${id}/logs?` + q); } catch (err) { await new Promise((r) => setTimeout(r, 3000)); continue; }
-      if (gen !== logs.generation) return;
-      appendLines(page.lines);
-      logs.after = page.next_after_id;
-      field("log-status").textContent = page.ended ? "trial ended: all lines shown" : field("log-follow").checked ? "following…" : "paused";
-      if (page.ended) return;
-      if (!page.lines.length && !field("log-follow").checked) {
-        await new Promise((r) => { field("log-follow").addEventListener("change", r, { once: true }); });
-      }
-    }
-  }
-
-  field("log-search").addEventListener("input", debounce(followLogs, 300));
   field("metric-pick").addEventListener("change", drawMetrics);
   field("metrics-log").addEventListener("change", drawMetrics);
   field("metrics-smooth").addEventListener("input", debounce(drawMetrics, 150));
@@ -124,5 +89,5 @@
     return !TY.TERMINAL.has(t.state);
   }
   poll(refresh, 3000);
-  followLogs();
+  LogViewer.start(id);
 })();
