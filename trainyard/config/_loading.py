@@ -121,7 +121,10 @@ def _as_fields(data: Any, where: str, text: str | None) -> dict[str, Any]:
         rule = "must be a map of fields (name, entrypoint, searcher, ...)"
         hint = ""
         if text is not None and isinstance(data, str) and _looks_like_a_path(data):
-            hint = " (config text is YAML, never a file name: send the file's contents)"
+            hint = (
+                " (config text is YAML, never a file name: send the file's contents or pass "
+                "a pathlib.Path)"
+            )
         raise ConfigError(f"{where}: {rule}, got {show(data)}{hint}")
     return data
 

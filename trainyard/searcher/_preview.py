@@ -5,7 +5,7 @@ deterministic pseudo-random metric per hyperparameter set, so promotions happen)
 rung, how many trials reach it and how many stop there. Like Determined's `preview-search`.
 
 Example:
-    >>> print(preview_search("examples/synthetic/adaptive.yaml"))  # doctest: +SKIP
+    >>> print(preview_search(Path("examples/synthetic/adaptive.yaml")))  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from trainyard.searcher._halving import HalvingBase
 def resolve_config(config: Any) -> ExperimentConfig:
     """Return an `ExperimentConfig`: `config` itself if it already is one, else loaded from it.
 
-    Anything `trainyard.config.load_experiment_config` takes is accepted (a path, YAML text, a
-    dict); bad input raises its `ConfigError`.
+    Anything `trainyard.config.load_experiment_config` takes is accepted (a `Path`, YAML text, a
+    dict; a `str` is always text); bad input raises its `ConfigError`.
     """
     if isinstance(config, ExperimentConfig):
         return config

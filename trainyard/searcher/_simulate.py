@@ -6,7 +6,8 @@ a model of training: `objective(hparams, length)` is the metric a trial reports 
 simulated (a discrete event queue, nothing sleeps), so a 10,000-trial search takes seconds.
 
 Example:
-    >>> result = simulate("adaptive.yaml", lambda hp, n: hp["lr"] / n, lambda hp, n: n, workers=4)
+    >>> objective, cost = (lambda hp, n: hp["lr"] / n), (lambda hp, n: n)
+    >>> result = simulate(Path("adaptive.yaml"), objective, cost, workers=4)  # doctest: +SKIP
     >>> result.best_metric, result.utilization  # doctest: +SKIP
 """
 

@@ -54,7 +54,9 @@ def test_a_string_naming_a_file_is_text_and_the_file_is_never_read(
     (line,) = str(caught.value).splitlines()
     assert "do-not-leak" not in line and "MyTrial" not in line
     assert line.startswith("config: must be a map of fields")
-    assert line.endswith("(config text is YAML, never a file name: send the file's contents)")
+    assert line.endswith(
+        "(config text is YAML, never a file name: send the file's contents or pass a pathlib.Path)"
+    )
 
 
 def test_reads_yaml_text() -> None:
