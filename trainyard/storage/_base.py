@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import uuid as uuid_lib
 from abc import ABC, abstractmethod
@@ -18,6 +20,39 @@ from trainyard.storage._manifest import FileEntry, check_uuid, verify_entries
 def new_uuid() -> str:
     """A fresh checkpoint uuid (random, RFC 4122 text form)."""
     return str(uuid_lib.uuid4())
+
+
+# Below this many free bytes a failed write is taken for a full volume (a filesystem keeps a
+# few blocks back; torch's writer reports ENOSPC as "file write failed" without the errno).
+_FULL_BELOW_BYTES = 1 << 20
+
+
+def no_space_error(
+    uid: str, where: str, err: BaseException, local: Path | None = None
+) -> CheckpointError | None:
+    """A one-line `CheckpointError` naming `where` if `err` came from a full volume, else None.
+
+    Full means ENOSPC (or EDQUOT) anywhere in the exception's chain, or, for a write into the
+    local directory `local`, less than 1 MiB left on its filesystem when the write failed.
+    """
+    seen: BaseException | None = err
+    full = False
+    while seen is not None and not full:
+        full = isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT)
+        seen = seen.__cause__ or seen.__context__
+    if not full and local is not None:
+        try:
+            stats = os.statvfs(local)
+        except OSError:
+            return None
+        full = stats.f_bavail * stats.f_frsize < _FULL_BELOW_BYTES
+    if not full:
+        return None
+    detail = (str(err).splitlines() or [""])[0].strip() or type(err).__name__
+    return CheckpointError(
+        f"checkpoint {uid} was not saved: no space left on device under {where} ({detail}); "
+        "free space there or point checkpoint_storage elsewhere"
+    )
 
 
 class CheckpointStorage(ABC):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trainyard.errors import CheckpointError
-from trainyard.storage._base import CheckpointStorage, new_uuid
+from trainyard.storage._base import CheckpointStorage, new_uuid, no_space_error
 from trainyard.storage._manifest import (
     LABELS_NAME,
     MANIFEST_NAME,
@@ -63,15 +63,33 @@ class FsspecStorage(CheckpointStorage):
         work = Path(tempfile.mkdtemp(prefix=f"trainyard-ckpt-{uid}."))
         try:
             yield work, uid
-            entries = build_manifest(work)
+        except Exception as err:
+            full = no_space_error(uid, f"the local temporary directory {work.parent}", err, work)
+            if full is None:
+                raise
+            raise full from err
+        else:
+            self._upload(work, uid, shard_rank)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _upload(self, work: Path, uid: str, shard_rank: int | None) -> None:
+        """Files, then the manifest (the commit point); a full store leaves no partial files."""
+        entries = build_manifest(work)
+        try:
             if self.labels:  # first, so that a partial upload can be traced to its writer
                 self._fs.makedirs(self._path(uid), exist_ok=True)
                 self._fs.pipe_file(self._path(uid, LABELS_NAME), dump_labels(self.labels))
             self._put_files(work, uid, entries)
             name = MANIFEST_NAME if shard_rank is None else shard_manifest_name(shard_rank)
             self._fs.pipe_file(self._path(uid, name), dump_manifest(entries))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        except OSError as err:
+            full = no_space_error(uid, self.url, err)
+            if full is None:
+                raise
+            if shard_rank is None:
+                self.delete(uid)
+            raise full from err
 
     def _put_files(self, work: Path, uid: str, entries: dict[str, FileEntry]) -> None:
         for rel in entries:

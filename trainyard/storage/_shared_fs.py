@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from trainyard.errors import CheckpointError
-from trainyard.storage._base import CheckpointStorage, new_uuid
+from trainyard.storage._base import CheckpointStorage, new_uuid, no_space_error
 from trainyard.storage._manifest import (
     LABELS_NAME,
     MANIFEST_NAME,
@@ -67,7 +67,10 @@ class SharedFSStorage(CheckpointStorage):
         uid = check_uuid(uuid) if uuid is not None else new_uuid()
         if self._dir(uid).exists():
             raise CheckpointError(f"checkpoint {uid} already exists in {self.root}")
-        work = Path(tempfile.mkdtemp(prefix=f"{uid}.", dir=self._staging()))
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f"{uid}.", dir=self._staging()))
+        except OSError as err:
+            raise no_space_error(uid, str(self.root), err) or err from None
         try:
             self._write_labels(work)
             yield work, uid
@@ -75,6 +78,12 @@ class SharedFSStorage(CheckpointStorage):
                 self._commit(work, build_manifest(work), uid)
             else:
                 self._stage_shard(work, uid, shard_rank)
+        except Exception as err:
+            # Only new directories were written to: earlier checkpoints are untouched.
+            full = no_space_error(uid, str(self.root), err, work)
+            if full is None:
+                raise
+            raise full from err
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
