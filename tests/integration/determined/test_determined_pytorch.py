@@ -1,0 +1,99 @@
+"""A Determined-style PyTorchTrial (scripts/trial.py, ported by its import lines only) with
+`Trainer.fit(max_length=...)`: locally (resume, callbacks, reducers, loading the trained trial
+back) and on a real master."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import ported_model_dir
+from master_process import RunningMaster
+
+from trainyard.client import Client
+
+pytestmark = pytest.mark.slow
+
+CONFIG = {
+    "name": "pytorch-trial",
+    "entrypoint": "python3 trial.py",
+    "hyperparameters": {"lr": 0.1, "global_batch_size": 8, "batches": 24},
+    "searcher": {"name": "single", "metric": "validation_loss"},
+    "max_restarts": 0,
+}
+
+
+def run_locally(model: Path, config: dict[str, object], run_dir: Path) -> str:
+    path = model / "local.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "TRAINYARD_CONFIG": str(path), "TRAINYARD_RUN_DIR": str(run_dir)}
+    env.pop("TRAINYARD_MASTER_URL", None)
+    done = subprocess.run(
+        [sys.executable, "trial.py"],
+        cwd=model,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def validations(run_dir: Path) -> list[dict[str, object]]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    return [row for row in rows if row["group"] == "validation"]
+
+
+def test_locally_trains_resumes_and_loads_back(tmp_path: Path) -> None:
+    model = ported_model_dir(tmp_path, "trial.py")
+    run_dir = tmp_path / "run"
+    out = run_locally(model, CONFIG, run_dir)
+    assert "validations=3" in out
+    first = validations(run_dir)
+    assert [v["steps"] for v in first] == [8, 16, 24]  # every epoch (8 batches of 8 of 64)
+    assert {"validation_loss", "max_error", "batches", "epochs"} <= set(first[0]["metrics"])
+    assert first[-1]["metrics"]["validation_loss"] < first[0]["metrics"]["validation_loss"]
+    longer = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "batches": 40}}
+    out = run_locally(model, longer, run_dir)
+    assert "validations=5" in out, "resumed with the callback's state"
+    assert [v["steps"] for v in validations(run_dir)] == [8, 16, 24, 32, 40]
+
+    checkpoints = [
+        json.loads(line) for line in (run_dir / "checkpoints.jsonl").read_text().splitlines()
+    ]
+    newest = max(checkpoints, key=lambda c: c["steps"])
+    path = run_dir / "checkpoints" / newest["uuid"]
+    sys.path.insert(0, str(model))
+    try:
+        from trainyard.determined import pytorch
+
+        trial = pytorch.load_trial_from_checkpoint_path(path)
+    finally:
+        sys.path.remove(str(model))
+    x = torch.ones(1, 4)
+    assert trial.model(x).shape == (1, 1)  # type: ignore[attr-defined]
+    assert not trial.model.training  # type: ignore[attr-defined]
+
+
+def test_on_a_master(shared_master: RunningMaster, tmp_path: Path) -> None:
+    model = ported_model_dir(tmp_path, "trial.py")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    with Client(shared_master.url, shared_master.token) as client:
+        exp = client.create_experiment(path, model)
+        final = client.wait_experiment(exp.id, interval=0.2, timeout=180)
+        (trial,) = client.list_trials(exp.id).items
+        logs = [line.line for line in client.trial_logs(trial.id)]
+    assert final.state == "COMPLETED", (trial, logs[-30:])
+    assert trial.state == "COMPLETED" and trial.restarts == 0
+    assert trial.latest_checkpoint is not None
+    assert any("validations=3" in line for line in logs), logs[-20:]
+    assert not [line for line in logs if "HTTP Request" in line]
