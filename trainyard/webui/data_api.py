@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from trainyard.config import flatten_hparams
 from trainyard.errors import ConfigError
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id, NonNegInt, id_list
 from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.master.api.schemas import enc, trial_out
 from trainyard.master.db import Trial
@@ -84,12 +85,12 @@ def _trials(ctx: ApiContext, experiment_id: int) -> tuple[list[HpoTrial], _Exp]:
 @router.get("/experiments/{experiment_id}/trial_table")
 def trial_table(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     state: str | None = None,
     where: str | None = None,
     sort: str = "id",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[NonNegInt, Query()] = 0,
 ) -> dict[str, Any]:
     """One page of the trials table with every hparam and latest validation metric as a column.
 
@@ -136,7 +137,7 @@ def _item(r: TrialRow) -> dict[str, Any]:
 @router.get("/experiments/{experiment_id}/hpo")
 def hpo(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     max_trials: Annotated[int, Query(ge=2, le=20_000)] = 2000,
 ) -> dict[str, Any]:
     """The varying hparams (kind, log scale, categories) and at most `max_trials` scored
@@ -187,7 +188,7 @@ def _varying(trials: list[HpoTrial]) -> list[str]:
 @router.get("/experiments/{experiment_id}/curves")
 def curves(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     max_points: Annotated[int, Query(ge=1, le=5000)] = 200,
     max_total_points: Annotated[int, Query(ge=100, le=200_000)] = 50_000,
 ) -> dict[str, Any]:
@@ -215,7 +216,7 @@ def curves(
 
 
 @router.get("/experiments/{experiment_id}/importance")
-def importance(ctx: Context, experiment_id: int) -> dict[str, float]:
+def importance(ctx: Context, experiment_id: Id) -> dict[str, float]:
     """{hparam: share of importance} from a random forest on (hparams → final searcher metric);
     {} with fewer than 5 scored trials or no varying hparam. Fitted once per set of scores."""
     return importance_of(ctx, experiment_id)
@@ -242,7 +243,7 @@ def _log_hparams(config: dict[str, Any]) -> set[str]:
 
 
 @router.get("/experiments/{experiment_id}/rungs")
-def rungs(ctx: Context, experiment_id: int) -> list[dict[str, int]]:
+def rungs(ctx: Context, experiment_id: Id) -> list[dict[str, int]]:
     """How many trials trained at least each length reached so far (the searcher's rungs)."""
     with ctx.db.session(read_only=True) as session:
         _reads.get_experiment(session, experiment_id)
@@ -261,7 +262,7 @@ def rungs(ctx: Context, experiment_id: int) -> list[dict[str, int]]:
 
 
 @router.get("/trials/{trial_id}/events")
-def trial_events(ctx: Context, trial_id: int) -> list[dict[str, Any]]:
+def trial_events(ctx: Context, trial_id: Id) -> list[dict[str, Any]]:
     """The trial's history: exits, restarts, preemptions, with their reasons."""
     with ctx.db.session(read_only=True) as session:
         _reads.get_trial(session, trial_id)
@@ -275,10 +276,7 @@ def trial_events(ctx: Context, trial_id: int) -> list[dict[str, Any]]:
 @router.get("/compare")
 def compare(ctx: Context, trial_ids: str) -> list[dict[str, Any]]:
     """Trials (from any experiments) with their experiment and flattened hparams."""
-    try:
-        ids = [int(t) for t in trial_ids.split(",") if t.strip()]
-    except ValueError:
-        raise ConfigError("trial_ids: write trial ids separated by commas, e.g. 3,7,12") from None
+    ids = id_list(trial_ids, "trial_ids") or []
     if not ids or len(ids) > 20:
         raise ConfigError(f"trial_ids: give 1 to 20 trial ids, not {len(ids)}")
     out: list[dict[str, Any]] = []

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends
 
 from trainyard.errors import ConfigError
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id
 from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.master.db import Experiment
 from trainyard.master.db import webui_reads as reads
@@ -101,7 +102,7 @@ def _failure(session: Any, trial_id: int) -> dict[str, Any]:
 
 
 @router.get("/experiments/{experiment_id}/live")
-def experiment_live(ctx: Context, experiment_id: int) -> dict[str, Any]:
+def experiment_live(ctx: Context, experiment_id: Id) -> dict[str, Any]:
     """Live progress, waiting reasons and failures of one experiment."""
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
@@ -152,7 +153,7 @@ def progress(ctx: Context, experiment_ids: str) -> dict[str, float]:
 
 
 @router.get("/trials/{trial_id}/live")
-def trial_live(ctx: Context, trial_id: int) -> dict[str, Any]:
+def trial_live(ctx: Context, trial_id: Id) -> dict[str, Any]:
     """Live length, progress and waiting reason (or failure) of one trial."""
     with ctx.db.session(read_only=True) as session:
         trial = _reads.get_trial(session, trial_id)
@@ -168,7 +169,7 @@ def trial_live(ctx: Context, trial_id: int) -> dict[str, Any]:
 
 
 @router.get("/trials/{trial_id}/history")
-def trial_history(ctx: Context, trial_id: int) -> list[dict[str, Any]]:
+def trial_history(ctx: Context, trial_id: Id) -> list[dict[str, Any]]:
     """The trial's exits, failures, restarts and preemptions, oldest first, each failure once:
     the runtime records a failed run as an "exit" and a "restart" of the same allocation, shown
     here as one "failure" row with the exit code and the reason."""

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id, Rank
 from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.webui import data_api
 from trainyard.webui._tables import select_rows
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends
 @router.get("/experiments/{experiment_id}/trial_table.csv")
 def trial_table_csv(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     state: str | None = None,
     where: str | None = None,
     sort: str = "id",
@@ -80,8 +81,8 @@ def _log_text(
 @router.get("/trials/{trial_id}/logs.txt")
 def trial_logs_text(
     ctx: Context,
-    trial_id: int,
-    rank: int | None = None,
+    trial_id: Id,
+    rank: Rank | None = None,
     stream: str | None = None,
     search: str | None = None,
 ) -> StreamingResponse:

@@ -11,11 +11,13 @@ import shutil
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_schema import fresh_postgres_database
 
 from trainyard.master.app import create_app
 from trainyard.master.db import Database
@@ -76,7 +78,7 @@ class StoreBackedService:
     def report_progress(self, trial_id: int, progress: float) -> None:
         pass
 
-    def early_exit(self, trial_id: int, reason: str) -> None:
+    def early_exit(self, trial_id: int, reason: str, message: str | None = None) -> None:
         pass
 
     def cluster_state(self) -> dict[str, Any]:
@@ -122,6 +124,26 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def api(tmp_path: Path, migrated_db: Path) -> Iterator[Api]:
     (tmp_path / "data").mkdir()
     shutil.copyfile(migrated_db, tmp_path / "data" / "trainyard.db")
+    with running_api(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def api_any_db(request: pytest.FixtureRequest, tmp_path: Path, migrated_db: Path) -> Iterator[Api]:
+    """`api` on SQLite, then on a fresh database of the test PostgreSQL (skipped without one)."""
+    (tmp_path / "data").mkdir()
+    if request.param == "sqlite":
+        shutil.copyfile(migrated_db, tmp_path / "data" / "trainyard.db")
+        with running_api(tmp_path) as running:
+            yield running
+        return
+    with fresh_postgres_database("trainyard_apitest") as url, running_api(tmp_path, url) as running:
+        yield running
+
+
+@contextmanager
+def running_api(tmp_path: Path, db_url: str | None = None) -> Iterator[Api]:
+    """The app with a `StoreBackedService` on `<tmp_path>/data` (or `db_url`), signed in."""
     settings = load_master_settings(
         None,
         env={},
@@ -129,6 +151,7 @@ def api(tmp_path: Path, migrated_db: Path) -> Iterator[Api]:
         checkpoint_root=tmp_path / "ckpts",
         cpu_slots=2,
         max_model_dir_bytes=1_000_000,
+        db_url=db_url,
     )
     holder: dict[str, StoreBackedService] = {}
 

@@ -1,5 +1,10 @@
 """The API's one catch site: `TrainyardError`s and request validation errors become JSON
-`{"detail": "<one line>"}` with the status code that fits (docs/rest-api.md, "Errors")."""
+`{"detail": "<one line>"}` with the status code that fits (docs/rest-api.md, "Errors").
+
+A value the database refuses (an integer past its range that slipped past the bounded types of
+`_types.py`, a NUL byte in a PostgreSQL text field) is the caller's input, not a server fault:
+`400 {"detail": "invalid value: <the database's one line>"}` (logged with its traceback).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from trainyard.errors import ConfigError, InvalidTransitionError, NotFoundError, TrainyardError
 
@@ -44,6 +50,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_request: Request, err: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _one_line(err)}, status_code=400)
 
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _bad_value(request: Request, err: Exception) -> JSONResponse:
+        _log.warning("refused value on %s %s", request.method, request.url.path, exc_info=err)
+        return JSONResponse({"detail": f"invalid value: {_db_message(err)}"}, status_code=400)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
         _log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -57,3 +69,11 @@ def _one_line(err: RequestValidationError) -> str:
         where = ".".join(loc) or "request"
         parts.append(f"{where}: {item.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+def _db_message(err: Exception) -> str:
+    if isinstance(err, OverflowError):
+        return "an integer in the request is out of range"
+    orig = getattr(err, "orig", None) or err
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from trainyard.errors import ConfigError, NotFoundError
+from trainyard.config import load_config_text
+from trainyard.errors import NotFoundError
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id, NonNegInt, id_list
 from trainyard.master.api._upload import check_model_def
 from trainyard.master.api.deps import ApiContext, Context, CurrentUser
 from trainyard.master.api.schemas import (
@@ -29,7 +31,7 @@ __all__ = ["load_experiment", "router"]
 router = APIRouter(tags=["experiments"])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[NonNegInt, Query()]
 _ACTIONS = ("pause", "activate", "cancel", "kill", "archive", "unarchive")
 
 
@@ -62,7 +64,9 @@ async def create_experiment(
         return ctx.service.create_experiment(config, data, owner_id=user.user_id, activate=activate)
 
     experiment_id = await run_in_threadpool(_create)
-    return await run_in_threadpool(load_experiment, ctx, experiment_id, with_config=False)
+    out = await run_in_threadpool(load_experiment, ctx, experiment_id, with_config=False)
+    out.warnings = load_config_text(config).warnings  # ignored/translated (Determined) fields
+    return out
 
 
 @router.get("/experiments", response_model=Page[ExperimentOut])
@@ -103,12 +107,12 @@ def list_experiments(
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentOut)
-def get_experiment(ctx: Context, experiment_id: int) -> ExperimentOut:
+def get_experiment(ctx: Context, experiment_id: Id) -> ExperimentOut:
     return load_experiment(ctx, experiment_id, with_config=True)
 
 
 @router.get("/experiments/{experiment_id}/model_def", response_class=Response)
-def get_model_def(ctx: Context, experiment_id: int) -> Response:
+def get_model_def(ctx: Context, experiment_id: Id) -> Response:
     """The model directory tarball as uploaded."""
     with ctx.db.session(read_only=True) as session:
         _reads.get_experiment(session, experiment_id)
@@ -121,7 +125,7 @@ def get_model_def(ctx: Context, experiment_id: int) -> Response:
 
 
 def _action_route(action: str) -> None:
-    def _run(ctx: Context, experiment_id: int) -> ExperimentOut:
+    def _run(ctx: Context, experiment_id: Id) -> ExperimentOut:
         getattr(ctx.service, f"{action}_experiment")(experiment_id)
         return load_experiment(ctx, experiment_id, with_config=False)
 
@@ -141,7 +145,7 @@ for _action in _ACTIONS:
 
 
 @router.delete("/experiments/{experiment_id}", status_code=202, response_model=ExperimentOut)
-def delete_experiment(ctx: Context, experiment_id: int) -> ExperimentOut:
+def delete_experiment(ctx: Context, experiment_id: Id) -> ExperimentOut:
     """Delete an ended experiment and its checkpoints (in the background)."""
     ctx.service.delete_experiment(experiment_id)
     return load_experiment(ctx, experiment_id, with_config=False)
@@ -153,7 +157,7 @@ class ForkIn(BaseModel):
 
 @router.post("/experiments/{experiment_id}/fork", status_code=201, response_model=ExperimentOut)
 def fork_experiment(
-    ctx: Context, user: CurrentUser, experiment_id: int, body: ForkIn
+    ctx: Context, user: CurrentUser, experiment_id: Id, body: ForkIn
 ) -> ExperimentOut:
     new_id = ctx.service.fork_experiment(experiment_id, body.config, owner_id=user.user_id)
     return load_experiment(ctx, new_id, with_config=False)
@@ -164,7 +168,7 @@ class PriorityIn(BaseModel):
 
 
 @router.post("/experiments/{experiment_id}/priority", response_model=ExperimentOut)
-def set_priority(ctx: Context, experiment_id: int, body: PriorityIn) -> ExperimentOut:
+def set_priority(ctx: Context, experiment_id: Id, body: PriorityIn) -> ExperimentOut:
     ctx.service.set_priority(experiment_id, body.priority)
     return load_experiment(ctx, experiment_id, with_config=False)
 
@@ -172,7 +176,7 @@ def set_priority(ctx: Context, experiment_id: int, body: PriorityIn) -> Experime
 @router.get("/experiments/{experiment_id}/trials", response_model=Page[TrialOut])
 def list_trials(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     state: str | None = None,
     sort: str = "id",
     limit: Limit = 100,
@@ -190,7 +194,7 @@ def list_trials(
 @router.get("/experiments/{experiment_id}/checkpoints", response_model=Page[CheckpointOut])
 def list_experiment_checkpoints(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     state: str | None = None,
     sort: str = "-created_at",
     limit: Limit = 100,
@@ -208,7 +212,7 @@ def list_experiment_checkpoints(
 @router.get("/experiments/{experiment_id}/metrics")
 def experiment_metrics(
     ctx: Context,
-    experiment_id: int,
+    experiment_id: Id,
     group: Annotated[str, Query(pattern="^(training|validation)$")] = "validation",
     name: str | None = None,
     max_points: Annotated[int, Query(ge=1, le=5000)] = 200,
@@ -216,10 +220,7 @@ def experiment_metrics(
 ) -> Response:
     """Every trial's curve of one metric (default: the searcher metric), downsampled:
     `{"name", "group", "trials": [{"trial_id", "points": [[steps, value], ...]}]}`."""
-    try:
-        ids = [int(t) for t in trial_ids.split(",") if t.strip()] if trial_ids else None
-    except ValueError:
-        raise ConfigError(f"trial_ids: {trial_ids!r} is not a comma list of integers") from None
+    ids = id_list(trial_ids, "trial_ids")
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
         series = metrics_repo.experiment_metrics(

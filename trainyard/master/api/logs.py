@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id, NonNegInt, Rank
 from trainyard.master.api.deps import ApiContext, Context
 from trainyard.master.api.schemas import log_line_out
 from trainyard.master.states import ExperimentState, TrialState
@@ -74,10 +75,10 @@ Timeout = Annotated[float, Query(ge=0, le=60)]
 @router.get("/trials/{trial_id}/logs")
 async def trial_logs(
     ctx: Context,
-    trial_id: int,
-    after_id: int = 0,
+    trial_id: Id,
+    after_id: NonNegInt = 0,
     limit: Limit = 1000,
-    rank: int | None = None,
+    rank: Rank | None = None,
     stream: str | None = None,
     search: str | None = None,
     timeout_seconds: Timeout = 0,
@@ -90,10 +91,10 @@ async def trial_logs(
 @router.get("/experiments/{experiment_id}/logs")
 async def experiment_logs(
     ctx: Context,
-    experiment_id: int,
-    after_id: int = 0,
+    experiment_id: Id,
+    after_id: NonNegInt = 0,
     limit: Limit = 1000,
-    rank: int | None = None,
+    rank: Rank | None = None,
     stream: str | None = None,
     search: str | None = None,
     timeout_seconds: Timeout = 0,
@@ -106,11 +107,11 @@ async def experiment_logs(
 @router.get("/trials/{trial_id}/logs/stream")
 async def trial_log_stream(
     ctx: Context,
-    trial_id: int,
-    rank: int | None = None,
+    trial_id: Id,
+    rank: Rank | None = None,
     stream: str | None = None,
     search: str | None = None,
-    last_event_id: Annotated[int | None, Header()] = None,
+    last_event_id: Annotated[NonNegInt | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-sent events: one `data:` event per line, `event: end` once the trial has ended."""
     q = _LogQuery(trial_id, None, rank, stream, search)
