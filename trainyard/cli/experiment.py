@@ -39,12 +39,14 @@ def create(
     """Create an experiment from CONFIG and MODEL_DIR (files listed in .trainyardignore are
     left out)."""
     text = read_config_file(config)  # missing, a directory, empty, not UTF-8: one line here
-    load_config_text(text, where=str(config))  # bad YAML names the file, before any upload
+    loaded = load_config_text(text, where=str(config))  # bad YAML names the file, first
     client = get_client()
     exp = client.create_experiment(config_text=text, model_dir=model_dir, activate=not paused)
     if as_json:
         print_json(exp)
     else:
+        for warning in exp.warnings or loaded.warnings:  # ignored/translated fields, one a line
+            console.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"Created experiment {exp.id} ({exp.name}), state {exp.state}")
     if follow:
         follow_experiment(client, exp.id)

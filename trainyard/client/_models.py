@@ -68,6 +68,8 @@ class Experiment(_Wire):
     best_trial_id: int | None = None
     best_metric: float | str | None = None
     config: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    """In the answer to create: one line per config field ignored or translated."""
 
     @property
     def is_terminal(self) -> bool:

@@ -2,7 +2,8 @@
 
 Files matching a pattern of `<model_dir>/.trainyardignore` (gitignore-like: one pattern a line,
 `#` comments, a trailing `/` matches directories only, a pattern without `/` matches a name at any
-depth, a leading `/` anchors it at the top) are left out; so are `__pycache__` and `.git`.
+depth, a leading `/` anchors it at the top) are left out; so are `__pycache__` and `.git`. A
+Determined model directory's `.detignore` is read the same way (both files apply when both exist).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from trainyard.errors import ConfigError
 __all__ = ["IGNORE_FILE", "pack_model_dir"]
 
 IGNORE_FILE = ".trainyardignore"
+DETERMINED_IGNORE_FILE = ".detignore"
 _ALWAYS_IGNORED = ("__pycache__/", ".git/", "*.pyc")
 
 
@@ -31,6 +33,7 @@ def pack_model_dir(model_dir: Path, *, limit_bytes: int | None = None) -> bytes:
     if not root.is_dir():
         raise ConfigError(f"model directory {model_dir} does not exist or is not a directory")
     patterns = [*_ALWAYS_IGNORED, *_read_ignore_file(root / IGNORE_FILE)]
+    patterns += _read_ignore_file(root / DETERMINED_IGNORE_FILE)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(_walk(root, root, patterns)):

@@ -71,6 +71,8 @@ class ExperimentOut(BaseModel):
     best_trial_id: int | None
     best_metric: FloatOrStr
     config: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list)
+    """Create only: one line per config field ignored or translated (Determined configs)."""
 
 
 class TrialOut(BaseModel):
