@@ -1,8 +1,9 @@
 """Helpers of the browser tests, `docs/screenshots.py` and `bench/ui_paint.py`.
 
 - `StoreService`: the runtime's lifecycle actions reduced to their store writes (pause, activate,
-  cancel, kill, priority, fork) and a cluster view built from the trials' states, so pages can be
-  driven against a seeded store without running trials.
+  cancel, kill, priority, fork, archive, delete, kill and continue a trial) and a cluster view
+  built from the trials' states, so pages can be driven against a seeded store without running
+  trials.
 - `serve(settings, service_factory)`: the real `create_app` under uvicorn on a free 127.0.0.1
   port in a thread.
 - `seed_search(db, ...)`: an adaptive-ASHA-shaped search written through the store's repository
@@ -25,6 +26,7 @@ import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from trainyard.config import config_to_dict, load_experiment_config
+from trainyard.errors import InvalidTransitionError
 from trainyard.master.app import create_app
 from trainyard.master.db import Database, Trial
 from trainyard.master.db import checkpoints as checkpoints_repo
@@ -87,6 +89,52 @@ class StoreService:
 
     def kill_experiment(self, experiment_id: int) -> None:
         self._move(experiment_id, ExperimentState.STOPPING_KILLED, ExperimentState.CANCELED)
+
+    def archive_experiment(self, experiment_id: int) -> None:
+        with self.db.session() as session:
+            experiments_repo.set_archived(session, experiment_id, True)
+
+    def unarchive_experiment(self, experiment_id: int) -> None:
+        with self.db.session() as session:
+            experiments_repo.set_archived(session, experiment_id, False)
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        with self.db.session() as session:
+            state = ExperimentState(experiments_repo.get_experiment(session, experiment_id).state)
+            if not state.is_terminal:
+                raise InvalidTransitionError(
+                    f"cannot delete experiment {experiment_id}: it is {state.value}; "
+                    "cancel it first"
+                )
+            experiments_repo.set_experiment_state(session, experiment_id, ExperimentState.DELETING)
+
+        def rows_go() -> None:  # like the runtime: DELETING now, the rows a moment later
+            time.sleep(0.5)
+            with self.db.session() as session:
+                experiments_repo.delete_experiment(session, experiment_id)
+
+        threading.Thread(target=rows_go, daemon=True).start()
+
+    def kill_trial(self, trial_id: int) -> None:
+        with self.db.session() as session:
+            trials_repo.set_trial_state(session, trial_id, TrialState.STOPPING_KILLED)
+            trials_repo.set_trial_state(session, trial_id, TrialState.CANCELED)
+
+    def continue_trial(
+        self, trial_id: int, *, checkpoint_uuid: str | None, max_length: int | None
+    ) -> tuple[int, int]:
+        with self.db.session() as session:
+            old = trials_repo.get_trial(session, trial_id)
+            if not TrialState(old.state).is_terminal:
+                raise InvalidTransitionError(
+                    f"cannot continue trial {trial_id}: it is {old.state}; wait until it ends"
+                )
+            hparams = old.hparams
+            experiment_id = old.experiment_id
+        new_id = self.fork_experiment(experiment_id, None, owner_id=1)
+        with self.db.session() as session:
+            trial = trials_repo.create_trial(session, new_id, 1, hparams, seed=0)
+            return new_id, trial.id
 
     def set_priority(self, experiment_id: int, priority: int) -> None:
         with self.db.session() as session:

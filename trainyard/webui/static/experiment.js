@@ -20,12 +20,13 @@
     setText("sum-trials", Object.entries(e.trial_counts).map(([k, v]) => `${v} ${k.toLowerCase()}`).join(", ") || "none yet");
     const bt = field("sum-best-trial");
     bt.replaceChildren(e.best_trial_id ? h("a", { href: `/ui/trials/${e.best_trial_id}` }, `trial ${e.best_trial_id}`) : "—");
-    for (const x of ["best-log", "best-smooth"]) field(x).addEventListener("input", () => bestDrawn && drawBest(bestDrawn));
-  for (const b of document.querySelectorAll("#actions button[data-action]")) {
+    for (const b of document.querySelectorAll("#actions button[data-action]")) {
       const a = b.dataset.action;
       const ended = TY.TERMINAL.has(e.state);
       b.disabled = (a === "pause" && e.state !== "ACTIVE") || (a === "activate" && e.state !== "PAUSED")
-        || ((a === "cancel" || a === "kill") && (ended || e.state.startsWith("STOPPING")));
+        || ((a === "cancel" || a === "kill") && (ended || e.state.startsWith("STOPPING")))
+        || (a === "archive" && (e.archived || !ended)) || (a === "unarchive" && !e.archived)
+        || (a === "delete" && !ended);
     }
   }
 
@@ -86,6 +87,9 @@
     cancel: "Cancel this experiment? Trials stop gracefully; results are kept.",
     kill: "Kill this experiment? Trials are stopped at once.",
     fork: "Fork this experiment into a new one with the same config and model?",
+    archive: "Archive this experiment? It leaves the default list; nothing is deleted.",
+    unarchive: "Unarchive this experiment?",
+    delete: "Delete this experiment, its trials, metrics, logs and checkpoints? This cannot be undone.",
   };
 
   async function act(action) {
@@ -104,6 +108,11 @@
         location.href = `/ui/experiments/${child.id}`;
         return;
       }
+      if (action === "delete") {
+        await api(`/experiments/${id}`, { method: "DELETE" });
+        location.href = "/ui/experiments";
+        return;
+      }
       const e = action === "priority"
         ? await api(`/experiments/${id}/priority`, { method: "POST", json: { priority } })
         : await api(`/experiments/${id}/${action}`, { method: "POST" });
@@ -117,5 +126,51 @@
   for (const b of document.querySelectorAll("#actions button[data-action]")) {
     b.addEventListener("click", () => act(b.dataset.action));
   }
+  // Description: edited in place, saved with confirmation-free PUT (nothing is lost: the old
+  // text is shown until the save succeeds).
+  field("edit-description").addEventListener("click", () => { field("description-form").hidden = false; field("description-text").focus(); });
+  field("description-cancel").addEventListener("click", () => { field("description-form").hidden = true; });
+  field("description-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    setText("action-error", "");
+    try {
+      const r = await api(`/webui/experiments/${id}/description`, { method: "PUT", json: { description: field("description-text").value } });
+      setText("sum-description", r.description || "—");
+      field("description-form").hidden = true;
+    } catch (err) { setText("action-error", err.message); }
+  });
+
+  // Fork with an edited config: the YAML is checked by the searcher preview (the same
+  // validation the master applies) and the fork can only be created from previewed text.
+  let previewed = null;
+  const forkText = () => field("fork-config").value;
+  field("fork-edit").addEventListener("click", () => { field("fork-card").hidden = false; field("fork-card").scrollIntoView(); });
+  field("fork-close").addEventListener("click", () => { field("fork-card").hidden = true; });
+  field("fork-config").addEventListener("input", () => { field("fork-create").disabled = forkText() !== previewed; });
+  field("fork-preview").addEventListener("click", async () => {
+    setText("fork-error", "");
+    field("fork-plan").hidden = true;
+    try {
+      const plan = await api("/preview", { method: "POST", json: { config: forkText() } });
+      previewed = forkText();
+      field("fork-plan").textContent = `${plan.method}: ${plan.total_trials.toLocaleString("en-US")} trials, `
+        + `${plan.total_length.toLocaleString("en-US")} ${plan.unit} in all\n`
+        + plan.brackets.map((b) => `bracket ${b.index}: ` + b.rungs.map((r) => `${r.length} ${plan.unit} × ${r.trials_reaching}`).join(" → ")).join("\n");
+      field("fork-plan").hidden = false;
+    } catch (err) {
+      previewed = null;
+      setText("fork-error", err.message);
+    }
+    field("fork-create").disabled = forkText() !== previewed;
+  });
+  field("fork-create").addEventListener("click", async () => {
+    if (!confirm("Create a new experiment from this config and this experiment's model?")) return;
+    try {
+      const child = await api(`/experiments/${id}/fork`, { method: "POST", json: { config: forkText() } });
+      location.href = `/ui/experiments/${child.id}`;
+    } catch (err) { setText("fork-error", err.message); }
+  });
+
+  for (const x of ["best-log", "best-smooth"]) field(x).addEventListener("input", () => bestDrawn && drawBest(bestDrawn));
   let stop = poll(refresh, 2000);
 })();

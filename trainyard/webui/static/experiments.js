@@ -4,6 +4,7 @@
   const { api, h, num, when, duration, stateBadge, progressBar, fill, pager, poll, debounce } = TY;
   const table = document.getElementById("experiments-table");
   const state = { sort: "-id", offset: 0, limit: 50 };
+  const selected = new Set();
   const field = (id) => document.getElementById(id);
 
   function query() {
@@ -23,7 +24,12 @@
   function row(e) {
     const best = e.best_metric === null ? "—"
       : h("a", { href: `/ui/trials/${e.best_trial_id}` }, `${num(e.best_metric)} (${e.searcher_metric})`);
+    const box = h("input", { type: "checkbox", "data-exp": e.id, checked: selected.has(e.id), onchange: (ev) => {
+      if (ev.target.checked) selected.add(e.id); else selected.delete(e.id);
+      bulkBar();
+    } });
     return h("tr", { "data-id": e.id },
+      h("td", {}, box),
       h("td", {}, h("a", { href: `/ui/experiments/${e.id}` }, e.id)),
       h("td", { class: "wrap name" }, h("a", { href: `/ui/experiments/${e.id}` }, e.name)),
       h("td", {}, stateBadge(e.state)),
@@ -74,5 +80,38 @@
     field(id).addEventListener("change", again);
   }
   field("exp-filters").addEventListener("submit", (ev) => ev.preventDefault());
+
+  // Bulk actions: one confirmation for all, then each experiment in turn; every refusal is
+  // listed with its experiment ("experiment 4: cannot archive ...").
+  function bulkBar() {
+    field("bulk-count").textContent = selected.size ? `${selected.size} selected:` : "Select experiments for bulk actions.";
+    for (const b of document.querySelectorAll("#bulk button")) b.disabled = selected.size === 0;
+  }
+  field("select-all").addEventListener("change", (ev) => {
+    for (const box of table.querySelectorAll("tbody input[data-exp]")) {
+      box.checked = ev.target.checked;
+      if (box.checked) selected.add(Number(box.dataset.exp)); else selected.delete(Number(box.dataset.exp));
+    }
+    bulkBar();
+  });
+  for (const b of document.querySelectorAll("#bulk button")) {
+    b.addEventListener("click", async () => {
+      const action = b.dataset.bulk;
+      const ids = [...selected].sort((x, y) => x - y);
+      const what = action === "delete" ? "Delete (cannot be undone)" : action[0].toUpperCase() + action.slice(1);
+      if (!confirm(`${what} ${ids.length} experiment${ids.length === 1 ? "" : "s"}: ${ids.join(", ")}?`)) return;
+      const errors = [];
+      for (const eid of ids) {
+        try {
+          await api(action === "delete" ? `/experiments/${eid}` : `/experiments/${eid}/${action}`, { method: action === "delete" ? "DELETE" : "POST" });
+          selected.delete(eid);
+        } catch (err) { errors.push(`experiment ${eid}: ${err.message}`); }
+      }
+      field("bulk-error").replaceChildren(...errors.map((e) => h("li", {}, e)));
+      field("select-all").checked = false;
+      bulkBar();
+      await load();
+    });
+  }
   poll(load, 5000);
 })();

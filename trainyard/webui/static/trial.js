@@ -16,6 +16,9 @@
   }
 
   function showTrial(t, l) {
+    const ended = TY.TERMINAL.has(t.state);
+    field("trial-kill").disabled = ended || t.state.startsWith("STOPPING");
+    field("trial-continue").disabled = !ended;
     const badge = field("trial-state");
     badge.textContent = t.state;
     badge.className = `state state-${t.state}`;
@@ -88,6 +91,24 @@
     await Promise.all([drawMetrics(), loadCheckpoints(), loadEvents()]);
     return !TY.TERMINAL.has(t.state);
   }
+  // Kill and continue, with confirmation; the API's refusal is shown as it is.
+  field("trial-kill").addEventListener("click", async () => {
+    if (!confirm(`Kill trial ${id}? It stops at once; the searcher sees it as canceled.`)) return;
+    field("trial-action-error").textContent = "";
+    try { showTrial(await api(`/trials/${id}/kill`, { method: "POST" }), await api(`/webui/trials/${id}/live`)); }
+    catch (err) { field("trial-action-error").textContent = err.message; }
+  });
+  field("trial-continue").addEventListener("click", async () => {
+    const length = Number(field("continue-length").value) || null;
+    if (!confirm(`Continue trial ${id} from its latest checkpoint${length ? ` to length ${length}` : ""} in a new experiment?`)) return;
+    field("trial-action-error").textContent = "";
+    try {
+      const r = await api(`/trials/${id}/continue`, { method: "POST", json: { max_length: length } });
+      field("trial-action-result").replaceChildren("Continued as ",
+        h("a", { href: `/ui/trials/${r.trial_id}` }, `trial ${r.trial_id}`), " of ",
+        h("a", { href: `/ui/experiments/${r.experiment_id}` }, `experiment ${r.experiment_id}`), ".");
+    } catch (err) { field("trial-action-error").textContent = err.message; }
+  });
   poll(refresh, 3000);
   LogViewer.start(id);
 })();
