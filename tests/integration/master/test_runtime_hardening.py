@@ -4,14 +4,16 @@ scratch in place of their checkpoint, and a reason for every trial that fails or
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
-from master_runner import RealMaster
+from master_runner import RealMaster, wait_for
 from postgres_schema import fresh_postgres_database
 
 from trainyard.errors import ConfigError
@@ -246,3 +248,82 @@ def test_a_launch_failure_is_the_trials_error(tmp_path: Path) -> None:
             )
     finally:
         db.dispose()
+
+
+def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
+) -> None:
+    master = start_master(db_url=db_url)
+    model = write_model(tmp_path / "model")
+    config = config_file(tmp_path, {"mode": "token", "dir": str(tmp_path)})
+    with master.client() as client:
+        exp = client.create_experiment(config, model)
+        (trial,) = wait_for("the trial", lambda: client.list_trials(exp.id).items, master=master)
+        token_file = tmp_path / f"token-{trial.id}.json"
+        wait_for("the trial's token", token_file.exists, master=master)
+        creds = json.loads(token_file.read_text())
+        tid, aid = trial.id, creds["allocation"]
+        auth = {"Authorization": f"Bearer {creds['token']}"}
+        with httpx.Client(base_url=f"{master.url}/api/v1", headers=auth, timeout=30) as api:
+            for bad, kind in [
+                ("high", "the string 'high'"),
+                (True, "the boolean true"),
+                ({"a": 1}, "an object"),
+                ([1], "an array"),
+                (None, "null"),
+            ]:
+                report = {"steps": 1, "metrics": {"val_loss": 0.5, "acc": bad}}
+                answer = api.post(
+                    f"/trials/{tid}/metrics", json={"group": "validation", "reports": [report]}
+                )
+                assert answer.status_code == 400, answer.text
+                detail = answer.json()["detail"]
+                assert f"metric 'acc' is {kind}" in detail and "\n" not in detail
+            numbers = {"steps": 1, "metrics": {"val_loss": 5, "x": 0.5, "y": "NaN"}}
+            good = api.post(
+                f"/trials/{tid}/metrics", json={"group": "training", "reports": [numbers]}
+            )
+            assert good.status_code == 200, good.text
+
+            (tmp_path / "go").write_text("")
+            assert client.wait_experiment(exp.id, interval=0.2, timeout=60).state == "COMPLETED"
+            before = client.get_trial(tid)
+            stale_calls: list[tuple[str, str, Any]] = [
+                ("GET", f"/allocations/{aid}/info", None),
+                ("GET", f"/allocations/{aid}/preemption", None),
+                ("GET", f"/trials/{tid}/searcher/operation", None),
+                ("GET", f"/trials/{tid}/checkpoints", None),
+                (
+                    "POST",
+                    f"/trials/{tid}/metrics",
+                    {
+                        "group": "validation",
+                        "reports": [{"steps": 99, "metrics": {"val_loss": -1}}],
+                    },
+                ),
+                ("POST", f"/trials/{tid}/checkpoints", {"uuid": "forged", "steps": 99}),
+                (
+                    "POST",
+                    f"/trials/{tid}/searcher/completed_operation",
+                    {"length": 9, "metric": -1},
+                ),
+                ("POST", f"/trials/{tid}/early_exit", {"reason": "errored"}),
+                ("POST", f"/trials/{tid}/progress", {"progress": 0.5}),
+                (
+                    "POST",
+                    f"/allocations/{aid}/logs",
+                    {"lines": [{"timestamp": 1.0, "line": "forged"}]},
+                ),
+            ]
+            for method, path, body in stale_calls:
+                answer = api.request(method, path, json=body)
+                assert answer.status_code == 401, (path, answer.text)
+                assert answer.json()["detail"] == (
+                    f"allocation {aid} has ended; its token no longer opens any route"
+                )
+        after = client.get_trial(tid)
+        points = client.trial_metrics(tid, group="validation")
+        logs = [line.line for line in client.trial_logs(tid)]
+    assert after == before  # nothing changed: best, latest checkpoint, state, error
+    assert after.latest_checkpoint is not None and after.best_metric == 0.25
+    assert [p.steps for p in points] == [4] and "forged" not in logs

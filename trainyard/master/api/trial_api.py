@@ -1,21 +1,26 @@
 """The trial-facing routes of docs/trial-api.md, authenticated by the per-allocation token.
 
-A token opens only its own allocation's and trial's routes; anything else is 403.
+A token opens only its own allocation's and trial's routes (anything else is 403), and only
+while that allocation is live: once it has ended (TERMINATED) every route answers 401 and
+changes nothing, so a token dies with its allocation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Annotated, Any, Literal, NotRequired, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from trainyard.master.api import _prom
+from trainyard.master.api._types import Id, NonNegInt, Rank
 from trainyard.master.api.deps import AllocationIdentity, ApiContext, Context, CurrentAllocation
 from trainyard.master.db import Allocation, Experiment, Trial
 from trainyard.master.db import logs as logs_repo
@@ -38,6 +43,17 @@ def _own_trial(ident: AllocationIdentity, trial_id: int) -> None:
         raise HTTPException(403, f"this token does not open trial {trial_id}")
 
 
+def require_live(ctx: ApiContext, ident: AllocationIdentity) -> None:
+    """401 once the token's allocation has ended: a token dies with its allocation. Blocking
+    (one primary-key read); async routes call it in the thread pool."""
+    with ctx.db.session(read_only=True) as session:
+        state = session.scalar(select(Allocation.state).where(Allocation.id == ident.allocation_id))
+    if state is None or state == AllocationState.TERMINATED:
+        raise HTTPException(
+            401, f"allocation {ident.allocation_id} has ended; its token no longer opens any route"
+        )
+
+
 def _to_float(value: NumberOrStr) -> float:
     return float(value)
 
@@ -46,6 +62,7 @@ def _to_float(value: NumberOrStr) -> float:
 def allocation_info(ctx: Context, ident: CurrentAllocation, allocation_id: str) -> dict[str, Any]:
     """What the trial needs to start: ids, hparams, seed, checkpoint to restore, config."""
     _own_allocation(ident, allocation_id)
+    require_live(ctx, ident)
     with ctx.db.session(read_only=True) as session:
         alloc = session.get(Allocation, allocation_id)
         trial = session.get(Trial, ident.trial_id)
@@ -83,6 +100,7 @@ async def preemption(
 ) -> dict[str, Any]:
     """Long poll: answers as soon as the allocation is asked to stop, else after the timeout."""
     _own_allocation(ident, allocation_id)
+    await run_in_threadpool(require_live, ctx, ident)
     deadline = time.monotonic() + timeout_seconds
     while True:
         preempt, reason = await run_in_threadpool(_preempt_reason, ctx, allocation_id)
@@ -92,22 +110,38 @@ async def preemption(
 
 
 @router.get("/trials/{trial_id}/searcher/operation")
-def searcher_operation(ctx: Context, ident: CurrentAllocation, trial_id: int) -> dict[str, Any]:
+def searcher_operation(ctx: Context, ident: CurrentAllocation, trial_id: Id) -> dict[str, Any]:
     _own_trial(ident, trial_id)
+    require_live(ctx, ident)
     length, completed = ctx.service.searcher_operation(trial_id)
     return {"length": length, "completed": completed}
 
 
+@router.get("/trials/{trial_id}/searcher/experiment_best")
+def experiment_best(ctx: Context, ident: CurrentAllocation, trial_id: Id) -> dict[str, Any]:
+    """The best searcher metric reported so far in the trial's experiment (null before the
+    first): what `checkpoint_policy: best` compares a new validation with."""
+    _own_trial(ident, trial_id)
+    require_live(ctx, ident)
+    with ctx.db.session(read_only=True) as session:
+        trial = session.get(Trial, trial_id)
+        assert trial is not None  # the token proved it exists
+        exp = session.get(Experiment, trial.experiment_id)
+        best = exp.best_searcher_metric if exp is not None else None
+    return {"metric": best if best is None or math.isfinite(best) else None}
+
+
 class CompletedIn(BaseModel):
-    length: int = Field(ge=0)
+    length: NonNegInt
     metric: NumberOrStr
 
 
 @router.post("/trials/{trial_id}/searcher/completed_operation")
 def completed_operation(
-    ctx: Context, ident: CurrentAllocation, trial_id: int, body: CompletedIn
+    ctx: Context, ident: CurrentAllocation, trial_id: Id, body: CompletedIn
 ) -> dict[str, Any]:
     _own_trial(ident, trial_id)
+    require_live(ctx, ident)
     ctx.service.complete_operation(trial_id, body.length, _to_float(body.metric))
     return {}
 
@@ -115,7 +149,7 @@ def completed_operation(
 class ReportIn(TypedDict):
     """One report; a missing timestamp means "when the master received it"."""
 
-    steps: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    steps: NonNegInt
     metrics: dict[str, Any]
     timestamp: NotRequired[float]
 
@@ -160,21 +194,50 @@ def parse_metrics(raw: bytes) -> MetricsIn:
     except ValidationError as err:
         raise RequestValidationError(err.errors(include_url=False, include_input=False)) from None
     now = time.time()
-    for report in body["reports"]:
+    for index, report in enumerate(body["reports"]):
         if "timestamp" not in report:
             report["timestamp"] = now
+        for name, value in report["metrics"].items():
+            kind = type(value)
+            if kind is not float and kind is not int and value not in _NON_FINITE:
+                raise HTTPException(
+                    400,
+                    f"reports.{index}.metrics: metric {name!r} is {_json_kind(value)}; "
+                    'metric values must be numbers (non-finite ones as "NaN", "Infinity", '
+                    '"-Infinity")',
+                )
     return body
+
+
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return {dict: "an object", list: "an array", type(None): "null"}.get(
+        type(value), "not a number"
+    )
+
+
+def _ingest(
+    ctx: ApiContext, ident: AllocationIdentity, trial_id: int, group: str, reports: Any
+) -> None:
+    require_live(ctx, ident)
+    ctx.service.report_metrics(trial_id, group, reports)
 
 
 @router.post("/trials/{trial_id}/metrics", openapi_extra=_METRICS_BODY)
 async def report_metrics(
-    ctx: Context, ident: CurrentAllocation, trial_id: int, request: Request
+    ctx: Context, ident: CurrentAllocation, trial_id: Id, request: Request
 ) -> dict[str, Any]:
     """A batch of reports; idempotent per (trial, group, steps)."""
     _own_trial(ident, trial_id)
     body = parse_metrics(await request.body())
     reports = cast(list[dict[str, Any]], body["reports"])
-    await run_in_threadpool(ctx.service.report_metrics, trial_id, body["group"], reports)
+    await run_in_threadpool(_ingest, ctx, ident, trial_id, body["group"], reports)
     _prom.METRIC_POINTS.labels(group=body["group"]).inc(len(reports))
     return {}
 
@@ -185,50 +248,55 @@ class ProgressIn(BaseModel):
 
 @router.post("/trials/{trial_id}/progress")
 def report_progress(
-    ctx: Context, ident: CurrentAllocation, trial_id: int, body: ProgressIn
+    ctx: Context, ident: CurrentAllocation, trial_id: Id, body: ProgressIn
 ) -> dict[str, Any]:
     _own_trial(ident, trial_id)
+    require_live(ctx, ident)
     ctx.service.report_progress(trial_id, body.progress)
     return {}
 
 
 class EarlyExitIn(BaseModel):
     reason: Literal["invalid_hp", "errored"]
+    message: str | None = Field(default=None, max_length=1000)
+    """Why, in one line (kept as the trial's error for `errored`)."""
 
 
 @router.post("/trials/{trial_id}/early_exit")
 def early_exit(
-    ctx: Context, ident: CurrentAllocation, trial_id: int, body: EarlyExitIn
+    ctx: Context, ident: CurrentAllocation, trial_id: Id, body: EarlyExitIn
 ) -> dict[str, Any]:
     _own_trial(ident, trial_id)
-    ctx.service.early_exit(trial_id, body.reason)
+    require_live(ctx, ident)
+    ctx.service.early_exit(trial_id, body.reason, body.message)
     return {}
 
 
 class CheckpointIn(BaseModel):
     uuid: str = Field(min_length=1, max_length=64)
-    steps: int = Field(ge=0)
+    steps: NonNegInt
     metadata: dict[str, Any] = Field(default_factory=dict)
-    resources: dict[str, int] = Field(default_factory=dict)
+    resources: dict[str, NonNegInt] = Field(default_factory=dict)
     sharded: bool = False
 
 
 @router.post("/trials/{trial_id}/checkpoints")
 def register_checkpoint(
-    ctx: Context, ident: CurrentAllocation, trial_id: int, body: CheckpointIn
+    ctx: Context, ident: CurrentAllocation, trial_id: Id, body: CheckpointIn
 ) -> dict[str, Any]:
     """Record a checkpoint already committed to storage."""
     _own_trial(ident, trial_id)
+    require_live(ctx, ident)
     ctx.service.register_checkpoint(trial_id, ident.allocation_id, body.model_dump())
     return {}
 
 
 class LogLineIn(BaseModel):
-    rank: int | None = None
+    rank: Rank | None = None
     stream: Literal["stdout", "stderr"] = "stdout"
     timestamp: float
     line: str
-    seq: int | None = Field(default=None, ge=0, le=2**62)
+    seq: NonNegInt | None = None
     """The launcher's number for the line; a line already stored under it is not added again."""
 
 
@@ -242,6 +310,7 @@ def ship_logs(
 ) -> dict[str, Any]:
     """Store a batch of the allocation's output lines (sent by the launcher)."""
     _own_allocation(ident, allocation_id)
+    require_live(ctx, ident)
     if body.lines:
         lines = [line.model_dump() for line in body.lines]
         with ctx.db.session() as session:

@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id, NonNegInt
 from trainyard.master.api.deps import AllocationIdentity, Context, UserOrTrial
 from trainyard.master.api.schemas import CheckpointOut, Page, TrialOut, checkpoint_out, trial_out
+from trainyard.master.api.trial_api import require_live
 from trainyard.master.db import metrics as metrics_repo
 
 __all__ = ["router", "shared_router"]
@@ -25,12 +27,12 @@ def _load_trial(ctx: Context, trial_id: int) -> TrialOut:
 
 
 @router.get("/trials/{trial_id}", response_model=TrialOut)
-def get_trial(ctx: Context, trial_id: int) -> TrialOut:
+def get_trial(ctx: Context, trial_id: Id) -> TrialOut:
     return _load_trial(ctx, trial_id)
 
 
 @router.post("/trials/{trial_id}/kill", response_model=TrialOut)
-def kill_trial(ctx: Context, trial_id: int) -> TrialOut:
+def kill_trial(ctx: Context, trial_id: Id) -> TrialOut:
     """Kill one trial; the searcher sees it as canceled by the user."""
     ctx.service.kill_trial(trial_id)
     return _load_trial(ctx, trial_id)
@@ -38,11 +40,11 @@ def kill_trial(ctx: Context, trial_id: int) -> TrialOut:
 
 class ContinueIn(BaseModel):
     checkpoint_uuid: str | None = None
-    max_length: int | None = Field(default=None, ge=1)
+    max_length: NonNegInt | None = Field(default=None, ge=1)
 
 
 @router.post("/trials/{trial_id}/continue", status_code=201)
-def continue_trial(ctx: Context, trial_id: int, body: ContinueIn) -> dict[str, int]:
+def continue_trial(ctx: Context, trial_id: Id, body: ContinueIn) -> dict[str, int]:
     """Continue training a trial from a checkpoint (default: its latest)."""
     experiment_id, new_trial_id = ctx.service.continue_trial(
         trial_id, checkpoint_uuid=body.checkpoint_uuid, max_length=body.max_length
@@ -53,7 +55,7 @@ def continue_trial(ctx: Context, trial_id: int, body: ContinueIn) -> dict[str, i
 @router.get("/trials/{trial_id}/metrics")
 def trial_metrics(
     ctx: Context,
-    trial_id: int,
+    trial_id: Id,
     group: Annotated[str, Query(pattern="^(training|validation)$")] = "training",
     names: str | None = None,
     max_points: Annotated[int, Query(ge=1, le=10000)] = 1000,
@@ -86,17 +88,19 @@ class TrialCheckpoints(BaseModel):
 def list_trial_checkpoints(
     ctx: Context,
     caller: UserOrTrial,
-    trial_id: int,
+    trial_id: Id,
     state: str | None = None,
     sort: str = "-created_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[NonNegInt, Query()] = 0,
 ) -> Page[CheckpointOut] | TrialCheckpoints:
     """A trial's checkpoints as a page. Called with the trial's own allocation token, the answer
     is docs/trial-api.md's `{"checkpoints": [...]}` (every ACTIVE checkpoint, newest first)."""
     is_trial = isinstance(caller, AllocationIdentity)
-    if isinstance(caller, AllocationIdentity) and caller.trial_id != trial_id:
-        raise HTTPException(403, f"this token does not open trial {trial_id}")
+    if isinstance(caller, AllocationIdentity):
+        if caller.trial_id != trial_id:
+            raise HTTPException(403, f"this token does not open trial {trial_id}")
+        require_live(ctx, caller)  # 401 once its allocation has ended
     if is_trial:
         state, sort, limit, offset = "ACTIVE", "-steps", 1000, 0
     with ctx.db.session(read_only=True) as session:
