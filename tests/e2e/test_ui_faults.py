@@ -84,6 +84,8 @@ def test_progress_moves_within_a_searcher_step(page: Page, seeds: Seeds) -> None
     assert "waiting for a slot: position" in queued
     page.wait_for_function("parseFloat(document.querySelector('#exp-progress').style.width) > 0")
 
+    api = page.request.get(f"{seeds.ui.url}/api/v1/trials/{live.paused}").json()
+    assert (api["batches_trained"], api["trained_length"]) == (140, 0)  # the REST API too
     page.goto(f"{seeds.ui.url}/ui/trials/{live.paused}")
     page.wait_for_selector("#trial-trained")
     assert page.inner_text("#trial-trained") == "140 / 300 batches"

@@ -88,13 +88,15 @@ def _trials_out(
     return out
 
 
-def _failure(session: Any, trial_id: int) -> dict[str, Any]:
+def _failure(session: Any, trial_id: int, recorded: str | None = None) -> dict[str, Any]:
     """The last error of a failed trial: the traceback at the end of its stderr (its last line
-    is the exception), else its last stderr line, else its last event's reason."""
+    is the exception), else the error the runtime recorded, else its last stderr line, else
+    its last event's reason."""
     lines = reads.last_error_lines(session, trial_id)
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
     traceback = lines[starts[-1] :] if starts else lines[-20:]
-    error = next((line for line in reversed(traceback) if line.strip()), "")
+    error = (traceback[-1] if starts and traceback else "") or recorded or ""
+    error = error or next((line for line in reversed(traceback) if line.strip()), "")
     if not error:
         events = reads.trial_events(session, trial_id)
         error = next((e.reason for e in reversed(events) if e.reason), "")
@@ -110,8 +112,8 @@ def experiment_live(ctx: Context, experiment_id: Id) -> dict[str, Any]:
         trials = reads.trial_lengths(session, [exp.id], states=_LIVE)
         rungs = reads.rung_lengths(session, exp.id)
         failures = [
-            {"trial_id": tid, "restarts": restarts, **_failure(session, tid)}
-            for tid, restarts, _reason in reads.failed_trials(session, exp.id)[:20]
+            {"trial_id": tid, "restarts": restarts, **_failure(session, tid, recorded)}
+            for tid, restarts, recorded in reads.failed_trials(session, exp.id)[:20]
         ]
         state, stored = exp.state, exp.progress
         trial_out = _trials_out(ctx, exp, trials, rungs)
@@ -163,7 +165,7 @@ def trial_live(ctx: Context, trial_id: Id) -> dict[str, Any]:
         rungs = reads.rung_lengths(session, exp.id)
         (out,) = _trials_out(ctx, exp, [t, *(o for o in others if o.id != t.id)], rungs)[:1]
         if t.state == "ERRORED":
-            out.update(_failure(session, trial_id))
+            out.update(_failure(session, trial_id, trial.error))
     out["unit"] = length_unit(exp.config or {})
     return out
 

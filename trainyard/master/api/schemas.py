@@ -84,6 +84,9 @@ class TrialOut(BaseModel):
     restarts: int
     trained_length: int
     target_length: int | None
+    batches_trained: int = 0
+    """Greatest step (batches) the trial reported: it moves within a searcher step, while
+    `trained_length` (the searcher's unit) moves when a validation completes the step."""
     progress: float
     best_metric: FloatOrStr
     latest_metric: FloatOrStr
@@ -168,6 +171,7 @@ def trial_out(row: models.Trial) -> TrialOut:
         restarts=row.restarts,
         trained_length=trained,
         target_length=target,
+        batches_trained=max(row.total_batches or 0, 0),
         progress=min(progress, 1.0),
         best_metric=enc(row.best_validation),
         latest_metric=enc(row.latest_validation),

@@ -81,9 +81,10 @@ def last_error_lines(session: Session, trial_id: int, *, limit: int = 400) -> li
 
 
 def failed_trials(session: Session, experiment_id: int) -> list[tuple[int, int, str | None]]:
-    """(trial id, restarts, exit reason) of the experiment's ERRORED trials, oldest first."""
+    """(trial id, restarts, one-line error the runtime recorded) of the experiment's ERRORED
+    trials, oldest first."""
     rows = session.execute(
-        select(Trial.id, Trial.restarts, Trial.exited_reason)
+        select(Trial.id, Trial.restarts, Trial.error)
         .where(Trial.experiment_id == experiment_id, Trial.state == "ERRORED")
         .order_by(Trial.id)
     ).all()
