@@ -37,7 +37,16 @@ def list_(
         print_json(page)
         return
     title = f"Trials of experiment {experiment_id} ({len(page.items)} of {page.total})"
-    table(title, TRIAL_COLUMNS, trial_rows(page.items))
+    rows = [
+        [*row, _short(t.error)] for row, t in zip(trial_rows(page.items), page.items, strict=True)
+    ]
+    table(title, [*TRIAL_COLUMNS, "Error"], rows)
+
+
+def _short(text: str | None, limit: int = 60) -> str:
+    if not text:
+        return "-"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @app.command()

@@ -15,7 +15,9 @@ import pytest
 import yaml
 from master_runner import RealMaster, wait_for
 from postgres_schema import fresh_postgres_database
+from typer.testing import CliRunner
 
+from trainyard.cli.main import app
 from trainyard.errors import ConfigError
 from trainyard.master.db import Checkpoint, Database, TrialEvent
 from trainyard.master.db import trials as trial_repo
@@ -214,6 +216,12 @@ def test_a_trial_that_cannot_start_shows_why(
         client.wait_experiment(exp.id, interval=0.2, timeout=60)
         (trial,) = client.list_trials(exp.id).items
         assert client.get_trial(trial.id).error == trial.error
+    env = {"TRAINYARD_MASTER": master.url, "TRAINYARD_TOKEN": master.token, "COLUMNS": "250"}
+    described = CliRunner().invoke(app, ["trial", "describe", str(trial.id)], env=env)
+    assert described.exit_code == 0 and "error      exited with code 2: " in described.stdout
+    assert "missing.py" in "".join(described.stdout.split())
+    listed = CliRunner().invoke(app, ["trial", "list", str(exp.id)], env=env)
+    assert listed.exit_code == 0 and "exited with code 2: " in listed.stdout
     assert trial.state == "ERRORED" and trial.restarts == 0
     assert trial.error is not None and trial.error.startswith("exited with code 2: "), trial.error
     assert "missing.py" in trial.error and "no restarts left (max_restarts 0)" in trial.error
