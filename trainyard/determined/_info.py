@@ -2,9 +2,10 @@
 
 Determined scripts read their trial id, hyperparameters and latest checkpoint from here. On a
 Trainyard master the values come from the allocation's info (`GET /allocations/{aid}/info`);
-in local mode from the same place `trainyard.core.init()` reads them (`TRAINYARD_CONFIG`, the run
-folder), with trial and experiment id 1, so a script never sees `None` where Determined promises
-an id.
+in Trainyard's local mode (`TRAINYARD_CONFIG` set) from the same place `trainyard.core.init()`
+reads them (the config, the run folder), with trial and experiment id 1, so a script never sees
+`None` where Determined promises an id. With neither, it is None, as Determined's is off-cluster
+(scripts use that to pick their own local settings).
 """
 
 from __future__ import annotations
@@ -135,13 +136,15 @@ def _master_trial_info(url: str) -> CoreTrialInfo:
 
 
 @functools.cache
-def _read() -> ClusterInfo:
+def _read() -> ClusterInfo | None:
     url = os.environ.get("TRAINYARD_MASTER_URL")
     if url:
         return cluster_info_from(_master_trial_info(url), master_url=url)
     from trainyard.core._config import experiment_name, load_config
     from trainyard.core._local_backend import LocalBackend
 
+    if not os.environ.get("TRAINYARD_CONFIG"):
+        return None
     config = load_config(None)
     where = os.environ.get("TRAINYARD_RUN_DIR") or os.path.join("runs", experiment_name(config))
     backend_local = LocalBackend(where, config=config, echo=False, handle_sigterm=False)
@@ -152,8 +155,8 @@ def _read() -> ClusterInfo:
     return cluster_info_from(core, master_url=None)
 
 
-def get_cluster_info() -> ClusterInfo:
-    """This trial's `ClusterInfo` (read once per process). Unlike Determined it is never None:
-    in local mode it describes the local run (trial id 1, the config's hyperparameters, the run
-    folder's newest checkpoint)."""
+def get_cluster_info() -> ClusterInfo | None:
+    """This trial's `ClusterInfo` (read once per process): on a master, or in local mode with
+    `TRAINYARD_CONFIG` (trial id 1, the config's hyperparameters, the run folder's newest
+    checkpoint); None otherwise, like Determined off-cluster."""
     return _read()

@@ -143,3 +143,15 @@ def test_units() -> None:
     assert pytorch.Epoch(2).to_batches(10) == 20
     with pytest.raises(CoreUsageError, match="positive integer"):
         pytorch.Batch(0)
+
+
+def test_off_cluster_without_a_config_is_none_like_determined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TRAINYARD_MASTER_URL", raising=False)
+    monkeypatch.delenv("TRAINYARD_CONFIG", raising=False)
+    _info._read.cache_clear()
+    try:
+        assert det.get_cluster_info() is None  # scripts pick their own local settings then
+    finally:
+        _info._read.cache_clear()
