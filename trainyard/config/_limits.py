@@ -15,6 +15,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_PLANNED_TRIALS",
     "MAX_PREVIEW_TRIALS",
+    "MAX_RUNGS",
     "MAX_YAML_DEPTH",
     "MIN_INT",
     "fmt_bytes",
@@ -38,6 +39,10 @@ MAX_DESCRIPTION_CHARS = 10_000
 MIN_INT = -(2**63)
 MAX_INT = 2**63 - 1
 """Every integer of a config (outside `data`) must fit a signed 64-bit database column."""
+
+MAX_RUNGS = 64
+"""Brackets and rungs per bracket in `searcher.bracket_rungs` (a rung ladder longer than 64
+would need lengths past 2^63 with any divisor >= 2)."""
 
 MAX_PLANNED_TRIALS = 100_000
 """Trials one search may plan (grid points, `max_trials`, PBT's population x rounds)."""

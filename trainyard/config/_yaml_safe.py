@@ -31,14 +31,19 @@ __all__ = ["parse_config_yaml"]
 class _LimitError(yaml.YAMLError):
     """A limit of this module, raised inside PyYAML so its position is reported."""
 
-    def __init__(self, message: str, mark: yaml.Mark | None = None) -> None:
+    def __init__(self, message: str, mark: Any = None) -> None:  # PyYAML's or libyaml's Mark
         super().__init__(message)
         self.message = message
         self.mark = mark
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader with a nesting limit while composing and duplicate keys refused."""
+_FAST: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+"""libyaml's parser: several times faster than PyYAML's, and it caps nesting itself (1000)."""
+
+
+class _DepthLimited(yaml.SafeLoader):
+    """Pure-Python parsing with the nesting limit applied while composing (used without
+    libyaml, whose absence would otherwise leave 50,000 levels to Python's recursion)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -56,6 +61,13 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+
+_Base: Any = _FAST or _DepthLimited
+
+
+class _BoundedLoader(_Base):  # type: ignore[misc]  # a base chosen at import time
+    """Safe YAML with duplicate keys and `!!binary` refused, `1e-5` a float."""
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
@@ -67,7 +79,8 @@ class _BoundedLoader(yaml.SafeLoader):
                     None, None, f"duplicate key {key!r}; keep one of them", key_node.start_mark
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
     def _refuse_binary(self, node: yaml.Node) -> Any:
         raise _LimitError("tag !!binary is not allowed in a config; write text", node.start_mark)
@@ -92,6 +105,8 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
         )
     loader: _BoundedLoader | None = None
     try:
+        if _FAST is not None:
+            _check_nesting(text, _FAST)
         loader = _BoundedLoader(text)  # its reader refuses control characters right away
         node = loader.get_single_node()
         if node is None:
@@ -102,6 +117,9 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
         raise ConfigError(f"{where}: {_at(exc.mark)}{exc.message}") from None
     except yaml.MarkedYAMLError as exc:
         problem = " ".join(str(exc.problem).split())
+        if "maximum nesting depth" in problem:  # libyaml's own cap, met while scanning ahead
+            problem = f"maps and lists are nested more than {MAX_YAML_DEPTH} deep"
+            raise ConfigError(f"{where}: {_at(exc.problem_mark)}{problem}") from None
         raise ConfigError(f"{where}: invalid YAML {_at(exc.problem_mark)}{problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: invalid YAML: {' '.join(str(exc).split())}") from None
@@ -110,7 +128,22 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
             loader.dispose()
 
 
-def _at(mark: yaml.Mark | None) -> str:
+def _check_nesting(text: str, fast: type[yaml.CSafeLoader]) -> None:
+    """Refuse nesting past `MAX_YAML_DEPTH` from libyaml's event stream (no recursion), before
+    any node is built."""
+    depth = 0
+    for event in yaml.parse(text, Loader=fast):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _LimitError(
+                    f"maps and lists are nested more than {MAX_YAML_DEPTH} deep", event.start_mark
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _at(mark: Any) -> str:
     return f"at line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
 
 

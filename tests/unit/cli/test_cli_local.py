@@ -35,10 +35,9 @@ def test_bad_config_is_one_line_on_stderr_and_exit_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["preview", str(bad)])
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.strip() == (
-        f"error: {bad}: invalid YAML at line 2, column 1: "
-        "expected ',' or ']', but got '<stream end>'"
-    )
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {bad}: invalid YAML at line 2, column 1: ")
+    assert "expected ',' or ']'" in line
 
 
 def test_unreachable_master_is_one_line(tmp_path: Path) -> None:

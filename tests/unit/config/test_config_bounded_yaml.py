@@ -175,3 +175,31 @@ def test_free_form_data_may_hold_any_integer() -> None:
         {**load_config_text(BASE).model_dump(mode="json"), "data": {"x": 10**30}}
     )
     assert config.data == {"x": 10**30}
+
+
+@pytest.mark.parametrize(
+    ("hparam", "line"),
+    [
+        (
+            "{type: int, minval: 0, maxval: 9223372036854775806}",
+            "hyperparameters.lr.maxval: must be between -2^53 and 2^53 for an int hyperparameter, "
+            "got 9223372036854775806",
+        ),
+        (
+            "{type: log, minval: -3, maxval: 5000}",
+            "hyperparameters.lr.maxval: base ** maxval (10.0 ** 5000.0) is not a finite number; "
+            "lower it",
+        ),
+    ],
+)
+def test_hyperparameter_ranges_no_searcher_can_sample_are_refused(hparam: str, line: str) -> None:
+    assert one_line(BASE + f"hyperparameters:\n  lr: {hparam}\n") == line
+
+
+def test_bracket_rungs_are_bounded() -> None:
+    text = BASE.replace(
+        "{name: single, metric: m, max_length: {batches: 5}}",
+        "{name: adaptive_asha, metric: m, max_trials: 4, max_length: {batches: 5}, "
+        "bracket_rungs: [1000000000]}",
+    )
+    assert one_line(text).startswith("searcher.bracket_rungs: at most 64 brackets")

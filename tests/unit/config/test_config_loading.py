@@ -85,9 +85,9 @@ def test_a_directory_is_not_a_config(tmp_path: Path, errors: Callable[[Any], lis
 
 
 def test_invalid_yaml_names_line_and_column(errors: Callable[[Any], list[str]]) -> None:
-    assert errors("name: x\nsearcher: [1, 2\n") == [
-        "config: invalid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'"
-    ]
+    (line,) = errors("name: x\nsearcher: [1, 2\n")
+    assert line.startswith("config: invalid YAML at line 3, column 1: ")
+    assert "expected ',' or ']'" in line
 
 
 def test_invalid_yaml_in_a_file_names_the_file(
@@ -95,9 +95,8 @@ def test_invalid_yaml_in_a_file_names_the_file(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("name: x\nsearcher: a: b\n")
-    assert errors(path) == [
-        f"{path}: invalid YAML at line 2, column 12: mapping values are not allowed here"
-    ]
+    (line,) = errors(path)
+    assert line.startswith(f"{path}: invalid YAML at line 2, column 12: mapping values are not")
 
 
 def test_a_duplicate_key_is_refused(errors: Callable[[Any], list[str]]) -> None:
