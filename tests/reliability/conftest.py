@@ -62,6 +62,7 @@ def record_campaign(request: pytest.FixtureRequest) -> Callable[[Campaign], None
             "undelivered": campaign.undelivered,
             "master_starts": campaign.master_starts,
             "rounds": rounds,
+            "faults": campaign.log,
         }
         name = request.node.nodeid.replace("/", "_").replace(":", "_").replace("[", "_")
         path = Path(out) / f"{name.rstrip(']')}.json"

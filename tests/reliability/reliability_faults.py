@@ -95,7 +95,7 @@ class Injector:
             self.delivered.append(Delivered(fault, round_no, str(target), time.time()))
             self.log(
                 f"reliability: fault {len(self.delivered)} {fault.kind} "
-                f"target={target} round={round_no} at {time.strftime('%H:%M:%S')}"
+                f"target={target} round={round_no} at {time.strftime('%H:%M:%S', time.gmtime())}"
             )
 
     def _find_target(self, kind: Kind, truth_dir: Path, ended: Callable[[], bool]) -> int | None:

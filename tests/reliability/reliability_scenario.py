@@ -48,6 +48,8 @@ class Campaign:
     delivered: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     undelivered: int = 0
     master_starts: int = 0
+    log: list[str] = field(default_factory=list)
+    """One line per fault delivered: round, kind, target pid (0: the master), wall time."""
 
     @property
     def faulted(self) -> list[Round]:
@@ -63,11 +65,16 @@ class Campaign:
         return sum(r.faults for r in self.faulted if r.verdict.ok)
 
     def failures(self) -> str:
-        return "\n".join(
-            f"round {r.number} (experiment {r.experiment_id}):\n{r.verdict.summary()}"
-            for r in self.rounds
-            if not r.verdict.ok
-        )
+        """Each failed round: its problems, then the faults delivered in it."""
+        parts = []
+        for r in self.rounds:
+            if not r.verdict.ok:
+                faults = [line for line in self.log if line.startswith(f"round {r.number} ")]
+                parts.append(
+                    f"round {r.number} (experiment {r.experiment_id}):\n{r.verdict.summary()}"
+                    + "".join(f"\n  fault: {line}" for line in faults)
+                )
+        return "\n".join(parts)
 
 
 def run_campaign(
@@ -139,6 +146,11 @@ def run_campaign(
     campaign.delivered = injector.counts()
     campaign.undelivered = len(injector.plan)
     campaign.master_starts = master.starts
+    campaign.log = [
+        f"round {d.round} {d.fault.kind} target={d.target} "
+        f"at {time.strftime('%H:%M:%S', time.gmtime(d.at))}"
+        for d in injector.delivered
+    ]
     return campaign
 
 

@@ -141,7 +141,8 @@ def main() -> int:
         out = Path(tmp)
         env = {**os.environ, "RELIABILITY_SEED": str(seed), "RELIABILITY_RESULTS_DIR": tmp}
         codes = [
-            run_pytest(["tests/reliability"], out / "faults.xml", env),
+            # -s: each fault and round is printed as it happens (a long run shows its progress).
+            run_pytest(["-s", "tests/reliability"], out / "faults.xml", env),
             run_pytest(
                 ["-m", "reliability", "tests", "--ignore=tests/reliability"],
                 out / "others.xml",
