@@ -12,6 +12,8 @@ from playwright.sync_api import Page
 from ui_more_seeds import LiveProgress, seed_errored, seed_live_progress, seed_one_hparam
 from ui_support import SeededSearch, SeededUI, chart
 
+from trainyard.master.db import Metric
+
 pytestmark = pytest.mark.e2e
 
 
@@ -220,3 +222,31 @@ def test_metric_families_get_their_own_axis_with_log_and_smoothing(
         last = 0.9 * last + 0.1 * y
         expected.append(last)
     assert smoothed == pytest.approx(expected)
+
+
+def test_rungs_show_plan_promotions_cutoff_and_eta(page: Page, seeds: Seeds) -> None:
+    search = seeds.ui.done
+    first = search.rungs[0]
+    with seeds.ui.served.db.session(read_only=True) as session:
+        at_first = {
+            m.trial_id: m.searcher_metric
+            for m in session.query(Metric).filter(
+                Metric.experiment_id == search.experiment_id,
+                Metric.group == "validation",
+                Metric.steps == first,
+            )
+        }
+    promoted = [t for t, n in search.lengths.items() if n > first]
+    stopped = [t for t, n in search.lengths.items() if n == first]
+    page.goto(f"{seeds.ui.url}/ui/experiments/{search.experiment_id}")
+    row = page.locator(f"#rungs-table tr[data-length='{first}'] td")
+    row.first.wait_for()
+    cells = row.all_inner_texts()
+    assert cells[3:5] == [str(len(promoted)), str(len(stopped))]
+    cutoff = max(at_first[t] for t in promoted)  # smaller is better: the worst promoted
+    assert float(cells[5]) == pytest.approx(cutoff, rel=1e-3)
+    assert float(cells[6]) == pytest.approx(min(at_first[t] for t in stopped), rel=1e-3)
+    assert page.inner_text("#plan-eta").startswith("Plan: ")
+
+    page.goto(f"{seeds.ui.url}/ui/experiments/{seeds.ui.live.experiment_id}")
+    page.wait_for_function("document.querySelector('#plan-eta').textContent.includes('ETA')")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from trainyard.webui import data_api, edit_api, live_api, pages, table_api
+from trainyard.webui import data_api, edit_api, live_api, pages, rungs_api, table_api
 
 __all__ = ["PLOTLY_JS", "install"]
 
@@ -58,5 +58,6 @@ def install(app: FastAPI) -> None:
     app.include_router(live_api.router)
     app.include_router(table_api.router)
     app.include_router(edit_api.router)
+    app.include_router(rungs_api.router)
     app.include_router(pages.router)
     app.mount("/ui/static", StaticFiles(directory=_STATIC), name="webui-static")

@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from trainyard.config import flatten_hparams, load_experiment_config, searcher_length_unit
 from trainyard.master.db.webui_reads import TrialLength
 
 __all__ = [
+    "Plan",
     "experiment_progress",
     "length_unit",
     "live_length",
     "planned_length",
+    "search_plan",
     "waiting_reason",
 ]
 
-_planned: dict[tuple[int, int], int | None] = {}
+_planned: dict[tuple[int, int], Plan | None] = {}
 _planned_lock = threading.Lock()
 
 
@@ -66,22 +69,43 @@ def live_length(t: TrialLength, unit: str, config: Mapping[str, Any]) -> float:
     return max(float(t.completed), reported)
 
 
-def planned_length(key: tuple[int, int], config: Mapping[str, Any]) -> int | None:
-    """The whole search's planned length (`preview_search`, in the searcher's unit), computed
-    once per `key` (the store and the experiment: a config never changes); None when the
-    search cannot be previewed (a custom searcher)."""
+@dataclass(frozen=True)
+class Plan:
+    """What `preview_search` plans: trials, total length (searcher unit) and, per rung length
+    (brackets merged), how many trials reach it."""
+
+    trials: int
+    length: int
+    reaching: dict[int, int]
+
+
+def search_plan(key: tuple[int, int], config: Mapping[str, Any]) -> Plan | None:
+    """The search's plan, computed once per `key` (the store and the experiment: a config
+    never changes); None when the search cannot be previewed (a custom searcher)."""
     with _planned_lock:
         if key in _planned:
             return _planned[key]
     from trainyard.searcher import preview_search
 
+    plan: Plan | None
     try:
-        total: int | None = int(preview_search(dict(config)).total_length) or None
+        preview = preview_search(dict(config))
+        reaching: dict[int, int] = {}
+        for bracket in preview.brackets:
+            for rung in bracket.rungs:
+                reaching[rung.length] = reaching.get(rung.length, 0) + rung.trials_reaching
+        plan = Plan(preview.total_trials, int(preview.total_length), reaching)
     except Exception:  # custom searchers and foreign configs have no preview
-        total = None
+        plan = None
     with _planned_lock:
-        _planned[key] = total
-    return total
+        _planned[key] = plan
+    return plan
+
+
+def planned_length(key: tuple[int, int], config: Mapping[str, Any]) -> int | None:
+    """The whole search's planned length in the searcher's unit (see `search_plan`)."""
+    plan = search_plan(key, config)
+    return plan.length if plan is not None and plan.length > 0 else None
 
 
 def experiment_progress(

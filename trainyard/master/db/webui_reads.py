@@ -4,6 +4,7 @@ waits, why an experiment failed). Functions take a `Session` first and never com
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,15 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trainyard.master.db.models import LogLine, Trial, TrialEvent
+from trainyard.master.db.models import LogLine, Metric, Trial, TrialEvent
 
 __all__ = [
     "TrialLength",
     "failed_trials",
     "last_error_lines",
     "rung_lengths",
+    "trial_ends",
     "trial_events",
     "trial_lengths",
+    "values_at",
 ]
 
 
@@ -108,3 +111,37 @@ def rung_lengths(session: Session, experiment_id: int) -> list[int]:
         .distinct()
     ).all()
     return sorted(int(r) for r in rows)
+
+
+def values_at(
+    session: Session, experiment_id: int, steps: Sequence[int]
+) -> dict[int, dict[int, float]]:
+    """{steps: {trial id: searcher metric}} of the experiment's validations at exactly `steps`
+    (one covering-index range read; non-finite values left out)."""
+    out: dict[int, dict[int, float]] = {s: {} for s in steps}
+    if not steps:
+        return out
+    rows = session.execute(
+        select(Metric.steps, Metric.trial_id, Metric.searcher_metric).where(
+            Metric.experiment_id == experiment_id,
+            Metric.group == "validation",
+            Metric.steps.in_(list(steps)),
+        )
+    )
+    for step, tid, value in rows:
+        if value is not None and math.isfinite(value):
+            out[int(step)][int(tid)] = float(value)
+    return out
+
+
+def trial_ends(session: Session, experiment_id: int) -> list[tuple[int, int, bool]]:
+    """(trial id, searcher length validated, whether it has ended) of every trial."""
+    rows = session.execute(
+        select(Trial.id, Trial.completed_length, Trial.closed, Trial.state).where(
+            Trial.experiment_id == experiment_id
+        )
+    )
+    ended = ("COMPLETED", "CANCELED", "ERRORED")
+    return [
+        (tid, max(done, 0), bool(closed) or state in ended) for tid, done, closed, state in rows
+    ]

@@ -51,9 +51,30 @@
       { log: field("best-log").checked, smoothing: Number(field("best-smooth").value) });
   }
 
+  // Rungs as planned by the preview and as they went, with ASHA's promotion cutoff; a row
+  // opens the trials that trained exactly that far.
   async function drawRungs() {
-    const rungs = await api(`/webui/experiments/${id}/rungs`);
-    fill(field("rungs-table").tBodies[0], rungs.map((r) => h("tr", {}, h("td", {}, r.length), h("td", {}, r.trials))));
+    const r = await api(`/webui/experiments/${id}/rungs_plan`);
+    const n = (v) => (v === null || v === undefined ? "—" : v);
+    fill(field("rungs-table").tBodies[0], r.rungs.map((g) => h("tr", { "data-length": g.length },
+      h("td", {}, h("a", { href: `/ui/experiments/${id}/trials?where=${encodeURIComponent(`trained_length=${g.length}`)}` }, g.length.toLocaleString("en-US"))),
+      h("td", {}, g.reached), h("td", {}, n(g.planned)), h("td", {}, g.promoted), h("td", {}, g.stopped),
+      h("td", {}, num(g.cutoff)), h("td", {}, num(g.best_stopped)))));
+    return r.plan;
+  }
+
+  // "Plan: 36 trials, 13,800 batches · 43.0% done · about 12m left (ETA 14:02)".
+  function showPlan(plan, e, progress, unit) {
+    if (!plan) { setText("plan-eta", ""); return; }
+    const parts = [`Plan: ${plan.trials.toLocaleString("en-US")} trials, ${plan.length.toLocaleString("en-US")} ${unit} in all`,
+      `${(100 * progress).toFixed(1)}% done`];
+    if (!TY.TERMINAL.has(e.state) && progress > 0 && progress < 1) {
+      const elapsed = Date.now() / 1000 - e.created_at;
+      const left = (elapsed * (1 - progress)) / progress;
+      const eta = new Date(Date.now() + left * 1000);
+      parts.push(`about ${TY.duration(1, 1 + left)} left (ETA ${eta.toTimeString().slice(0, 5)})`);
+    }
+    setText("plan-eta", parts.join(" · "));
   }
 
   // Why the experiment failed: each failed trial once, with the last line of its traceback.
@@ -70,7 +91,7 @@
     const [e, l] = await Promise.all([api(`/experiments/${id}`), TY.live(id)]);
     showExperiment(e);
     showFailures(l.failures);
-    const rungs = drawRungs();
+    const rungs = drawRungs().then((plan) => showPlan(plan, e, l.progress, l.unit));
     if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
       await drawBest(e.best_trial_id);
       bestDrawn = e.best_trial_id;

@@ -1,0 +1,66 @@
+"""`GET /api/v1/webui/experiments/{id}/rungs_plan` (user identity required): the search's
+rungs as planned and as they went, for the overview's per-rung view.
+
+Answer: `{"unit", "smaller_is_better", "plan": {"trials", "length"} | null, "rungs":
+[{"length", "reached", "planned", "promoted", "stopped", "cutoff", "best_stopped"}]}`.
+A rung is a length trials validated at; `reached` counts the trials that trained at least that
+far, `planned` what the preview expected there, `promoted` the trials that went past it and
+`stopped` those that ended there. `cutoff` is the worst searcher metric, at that length, among
+the promoted trials (the bar a trial had to clear), `best_stopped` the best among the stopped:
+both null when unknown (lengths not in batches, or nothing promoted/stopped yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from trainyard.master.api import _reads
+from trainyard.master.api.deps import Context, current_user
+from trainyard.master.db import webui_reads as reads
+from trainyard.webui._progress import length_unit, search_plan
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends(current_user)])
+
+
+@router.get("/experiments/{experiment_id}/rungs_plan")
+def rungs_plan(ctx: Context, experiment_id: int) -> dict[str, Any]:
+    """Per rung: planned and actual trials, promotions, stops and the promotion cutoff."""
+    with ctx.db.session(read_only=True) as session:
+        exp = _reads.get_experiment(session, experiment_id)
+        config, smaller = exp.config or {}, exp.smaller_is_better
+        ends = reads.trial_ends(session, experiment_id)
+        unit = length_unit(config)
+        plan = search_plan((id(ctx.db), experiment_id), config)
+        lengths = sorted(
+            {done for _, done, _ in ends if done > 0} | set(plan.reaching if plan else ())
+        )
+        values = reads.values_at(session, experiment_id, lengths) if unit == "batches" else {}
+    best, worst = (min, max) if smaller else (max, min)
+    rungs = []
+    for length in lengths:
+        promoted = [tid for tid, done, _ in ends if done > length]
+        stopped = [tid for tid, done, ended in ends if done == length and ended]
+        at = values.get(length, {})
+        passed = [at[t] for t in promoted if t in at]
+        failed = [at[t] for t in stopped if t in at]
+        rungs.append(
+            {
+                "length": length,
+                "reached": sum(1 for _, done, _ in ends if done >= length),
+                "planned": plan.reaching.get(length) if plan else None,
+                "promoted": len(promoted),
+                "stopped": len(stopped),
+                "cutoff": worst(passed) if passed else None,
+                "best_stopped": best(failed) if failed else None,
+            }
+        )
+    return {
+        "unit": unit,
+        "smaller_is_better": smaller,
+        "plan": {"trials": plan.trials, "length": plan.length} if plan else None,
+        "rungs": rungs,
+    }
