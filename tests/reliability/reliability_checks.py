@@ -79,8 +79,11 @@ def check_experiment(
     experiment_id: int,
     truth_dir: Path,
     baseline: list[Decision] | None,
+    *,
+    settle_s: float = _SETTLE_S,
 ) -> Verdict:
-    """Every check on one ended experiment; `baseline` None: record decisions, compare none."""
+    """Every check on one ended experiment; `baseline` None: record decisions, compare none.
+    Storage checks poll up to `settle_s` for garbage collection to finish first."""
     verdict = Verdict()
     with master.client() as client:
         experiment = client.get_experiment(experiment_id)
@@ -96,7 +99,7 @@ def check_experiment(
     verdict.decisions = sorted(decisions, key=lambda d: d.request_id)
     if baseline is not None and verdict.decisions != baseline:
         verdict.add("decisions", _decision_diff(baseline, verdict.decisions))
-    _check_storage(master, experiment_id, verdict)
+    _check_storage(master, experiment_id, verdict, settle_s)
     workers = master.trial_workers()
     if workers:
         verdict.add("processes", f"trial processes still alive after the end: {workers}")
@@ -213,9 +216,11 @@ def _keys(lines: Iterable[str]) -> list[tuple[str, int]]:
     return found
 
 
-def _check_storage(master: CrashableMaster, experiment_id: int, verdict: Verdict) -> None:
+def _check_storage(
+    master: CrashableMaster, experiment_id: int, verdict: Verdict, settle_s: float
+) -> None:
     """Polls (GC runs after the end) until storage, work dirs and DB agree, then reports."""
-    deadline = time.monotonic() + _SETTLE_S
+    deadline = time.monotonic() + settle_s
     while True:
         problems = _storage_problems(master, experiment_id)
         if not any(problems.values()) or time.monotonic() > deadline:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from postgres_schema import fresh_postgres_database
+from reliability_controls import TAMPERED, tamper_and_check
 from reliability_master import CrashableMaster
 from reliability_scenario import Campaign, SearchShape, run_campaign
 
@@ -38,8 +39,12 @@ def _campaign(
     trial_kills: int,
     master_kills: int,
     max_rounds: int,
-) -> tuple[Campaign, CrashableMaster]:
+    control: bool = False,
+) -> tuple[Campaign, CrashableMaster, list[str]]:
+    """Runs the campaign on a fresh master; with `control`, then the negative control on its
+    baseline run (the checks that failed on the tampered results)."""
     master = CrashableMaster(root / "master", db_url=db_url).start()
+    caught: list[str] = []
     try:
         campaign = run_campaign(
             master,
@@ -51,9 +56,13 @@ def _campaign(
             master_kills=master_kills,
             max_rounds=max_rounds,
         )
+        if control:
+            first = campaign.rounds[0]
+            baseline = first.verdict.decisions
+            caught = tamper_and_check(master, first.experiment_id, root / "truth-0", baseline)
     finally:
         master.stop()
-    return campaign, master
+    return campaign, master, caught
 
 
 def _assert_survived(
@@ -79,7 +88,7 @@ def _assert_survived(
 def test_fast_kills_of_trials_and_master_during_asha_lose_nothing(
     tmp_path: Path, reliability_seed: int, record_campaign: Record
 ) -> None:
-    campaign, master = _campaign(
+    campaign, master, caught = _campaign(
         tmp_path,
         reliability_seed,
         db_url=None,
@@ -87,8 +96,11 @@ def test_fast_kills_of_trials_and_master_during_asha_lose_nothing(
         trial_kills=3,
         master_kills=1,
         max_rounds=2,
+        control=True,
     )
     record_campaign(campaign)
+    # The checks are not vacuous: each one fails on results damaged the way it guards against.
+    assert sorted(set(TAMPERED) - set(caught)) == [], caught
     _assert_survived(campaign, master, trial_kills=3, master_kills=1)
 
 
@@ -97,7 +109,7 @@ def test_fast_kills_of_trials_and_master_during_asha_lose_nothing(
 def test_40_trial_and_10_master_kills_during_asha_on_sqlite_lose_nothing(
     tmp_path: Path, reliability_seed: int, record_campaign: Record
 ) -> None:
-    campaign, master = _campaign(
+    campaign, master, _ = _campaign(
         tmp_path,
         reliability_seed,
         db_url=None,
@@ -117,7 +129,7 @@ def test_trial_and_master_kills_during_asha_on_postgresql_lose_nothing(
     tmp_path: Path, reliability_seed: int, record_campaign: Record
 ) -> None:
     with fresh_postgres_database("trainyard_reliability") as db_url:
-        campaign, master = _campaign(
+        campaign, master, _ = _campaign(
             tmp_path,
             reliability_seed,
             db_url=db_url,
