@@ -148,7 +148,7 @@ def asha_config(
             "mode": "standard",
         },
         "reproducibility": {"experiment_seed": seed},
-        "max_restarts": 1000,
+        "max_restarts": 100,
         "environment": {"environment_variables": {"RELIABILITY_TRUTH_DIR": str(truth_dir)}},
     }
     return yaml.safe_dump(config)
