@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import yaml
 from playwright.sync_api import Dialog, Page
 from ui_support import SeededUI, seed_search
 
@@ -130,3 +131,34 @@ def test_bulk_archive_lists_each_refusal(page: Page, seeded_ui: SeededUI) -> Non
     with seeded_ui.served.db.session(read_only=True) as session:
         archived = {e: session.get(Experiment, e).archived for e in [*done, active]}  # type: ignore[union-attr]
     assert archived == {done[0]: True, done[1]: True, active: False}
+
+
+def test_fork_with_the_brushed_sub_space(page: Page, seeded_ui: SeededUI) -> None:
+    eid = seeded_ui.done.experiment_id
+    page.goto(f"{seeded_ui.url}/ui/experiments/{eid}/hpo")
+    page.locator("#parcoords").scroll_into_view_if_needed()
+    page.wait_for_selector("#parcoords[data-drawn]")
+    box = page.locator("#parcoords .axis-brush rect.background").first.bounding_box()  # dropout
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.7, steps=8)
+    page.mouse.up()
+    page.click("#subspace-fork")
+    page.wait_for_selector("#fork-card:not([hidden])")
+    config = yaml.safe_load(page.input_value("#fork-config"))
+    dropout = config["hyperparameters"]["dropout"]
+    assert 0.0 < dropout["minval"] < dropout["maxval"] < 0.5  # narrowed to the brush
+    page.click("#fork-preview")
+    page.wait_for_function("document.querySelector('#fork-create').disabled == false")
+
+    url = f"{seeded_ui.url}/api/v1/webui/experiments/{eid}/subspace"
+    ranges = {"lr": [1e-3, 1e-2], "optimizer": ["adam"], "layers": [1.5, 3.2]}
+    narrowed = yaml.safe_load(page.request.post(url, data={"ranges": ranges}).json()["config"])
+    hp = narrowed["hyperparameters"]
+    assert (hp["lr"]["minval"], hp["lr"]["maxval"]) == (-3, -2)  # log: exponents
+    assert hp["optimizer"]["vals"] == ["adam"]
+    assert (hp["layers"]["minval"], hp["layers"]["maxval"]) == (2, 3)
+    bad = page.request.post(url, data={"ranges": {"nope": [0, 1]}})
+    assert bad.status == 400 and "'nope' is not a searched hyperparameter" in bad.json()["detail"]

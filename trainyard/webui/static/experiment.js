@@ -192,6 +192,14 @@
     } catch (err) { setText("fork-error", err.message); }
   });
 
+  const handed = new URLSearchParams(location.search).get("fork") && sessionStorage.getItem(`trainyard.fork.${id}`);
+  if (handed) {  // from the HPO page's "fork with this sub-space"
+    field("fork-config").value = handed;
+    sessionStorage.removeItem(`trainyard.fork.${id}`);
+    field("fork-card").hidden = false;
+    field("fork-card").scrollIntoView();
+  }
+
   for (const x of ["best-log", "best-smooth"]) field(x).addEventListener("input", () => bestDrawn && drawBest(bestDrawn));
   let stop = poll(refresh, 2000);
 })();

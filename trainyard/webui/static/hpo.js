@@ -194,5 +194,33 @@
     return !TY.TERMINAL.has(state);
   }
 
+  // The brushed ranges of the parallel coordinates as hyperparameter ranges (log axes back
+  // from exponents, categories from their codes), sent to the server to narrow the config;
+  // the overview's fork editor opens with the result to preview and create.
+  function brushedRanges() {
+    const el = field("parcoords");
+    const dims = el.data && el.data[0] ? el.data[0].dimensions : [];
+    const ranges = {};
+    data.hparams.forEach((hp, i) => {
+      const c = dims[i] && dims[i].constraintrange;
+      if (!c || !c.length) return;
+      const flat = Array.isArray(c[0]) ? c.flat() : c;
+      const lo = Math.min(...flat), hi = Math.max(...flat);
+      if (hp.kind === "categorical") ranges[hp.name] = hp.values.filter((_, k) => k >= lo && k <= hi);
+      else ranges[hp.name] = hp.log ? [10 ** lo, 10 ** hi] : [lo, hi];
+    });
+    return ranges;
+  }
+  field("subspace-fork").addEventListener("click", async () => {
+    field("subspace-error").textContent = "";
+    const ranges = data ? brushedRanges() : {};
+    if (!Object.keys(ranges).length) { field("subspace-error").textContent = "Brush a range on a hyperparameter's axis first."; return; }
+    try {
+      const r = await api(`/webui/experiments/${id}/subspace`, { method: "POST", json: { ranges } });
+      sessionStorage.setItem(`trainyard.fork.${id}`, r.config);
+      location.href = `/ui/experiments/${id}?fork=1`;
+    } catch (err) { field("subspace-error").textContent = err.message; }
+  });
+
   poll(refresh, 6000);
 })();
