@@ -62,11 +62,8 @@ class _DepthLimited(yaml.SafeLoader):
             self._depth -= 1
 
 
-_Base: Any = _FAST or _DepthLimited
-
-
-class _BoundedLoader(_Base):  # type: ignore[misc]  # a base chosen at import time
-    """Safe YAML with duplicate keys and `!!binary` refused, `1e-5` a float."""
+class _Rules(yaml.constructor.SafeConstructor):
+    """Construction rules of both loaders: duplicate keys and `!!binary` refused."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -79,19 +76,32 @@ class _BoundedLoader(_Base):  # type: ignore[misc]  # a base chosen at import ti
                     None, None, f"duplicate key {key!r}; keep one of them", key_node.start_mark
                 )
             seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+        return super().construct_mapping(node, deep=deep)
 
-    def _refuse_binary(self, node: yaml.Node) -> Any:
+    def refuse_binary(self, node: yaml.Node) -> Any:
         raise _LimitError("tag !!binary is not allowed in a config; write text", node.start_mark)
 
 
-_BoundedLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-_BoundedLoader.add_constructor("tag:yaml.org,2002:binary", _BoundedLoader._refuse_binary)
+class _PyLoader(_Rules, _DepthLimited):
+    """PyYAML's own parser, for where libyaml is missing."""
+
+
+_LOADERS: list[Any] = [_PyLoader]  # loader classes mix PyYAML's untyped classmethods
+if _FAST is not None:
+
+    class _CLoader(_Rules, _FAST):  # type: ignore[misc, valid-type]  # libyaml, when built
+        """libyaml's parser with our construction rules."""
+
+    _LOADERS.append(_CLoader)
+
+for _loader in _LOADERS:
+    # `1e-5` is a float, as in YAML 1.2 and Determined (PyYAML alone reads a string).
+    _loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    _loader.add_constructor("tag:yaml.org,2002:binary", _Rules.refuse_binary)
 
 
 def parse_config_yaml(text: str, where: str = "config") -> Any:
@@ -103,11 +113,11 @@ def parse_config_yaml(text: str, where: str = "config") -> Any:
             f"{where}: is {fmt_bytes(size)}; the limit is {fmt_bytes(MAX_CONFIG_BYTES)}: "
             "keep large data out of the config (put it in the model directory)"
         )
-    loader: _BoundedLoader | None = None
+    loader: Any = None
     try:
         if _FAST is not None:
             _check_nesting(text, _FAST)
-        loader = _BoundedLoader(text)  # its reader refuses control characters right away
+        loader = _LOADERS[-1 if _FAST is not None else 0](text)
         node = loader.get_single_node()
         if node is None:
             return None

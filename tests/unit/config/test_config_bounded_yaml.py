@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from trainyard.config import load_config_data, load_config_text
+from trainyard.config import _yaml_safe, load_config_data, load_config_text
 from trainyard.config._limits import (
     MAX_CONFIG_BYTES,
     MAX_DESCRIPTION_CHARS,
@@ -32,6 +32,16 @@ BILLION_LAUGHS = (
         for i in range(10)
     )
 )
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case on both parsers: libyaml where PyYAML was built with it, PyYAML's own else."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(_yaml_safe, "_FAST", None)
+    elif _yaml_safe._FAST is None:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
 
 
 def one_line(text: str) -> str:
