@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 from playwright.sync_api import Dialog, Page
+from ui_more_seeds import seed_population
 from ui_support import SeededUI, seed_search
 
 from trainyard.master.db import Experiment, Trial
@@ -162,3 +163,16 @@ def test_fork_with_the_brushed_sub_space(page: Page, seeded_ui: SeededUI) -> Non
     assert (hp["layers"]["minval"], hp["layers"]["maxval"]) == (2, 3)
     bad = page.request.post(url, data={"ranges": {"nope": [0, 1]}})
     assert bad.status == 400 and "'nope' is not a searched hyperparameter" in bad.json()["detail"]
+
+
+def test_a_population_search_shows_its_family_tree(page: Page, seeded_ui: SeededUI) -> None:
+    eid, parents = seed_population(seeded_ui.served.db)
+    page.goto(f"{seeded_ui.url}/ui/experiments/{eid}")
+    page.wait_for_selector("#lineage-card:not([hidden])")
+    for child, parent in parents.items():
+        node = page.locator(f"#lineage li[data-trial='{parent}'] > ul > li[data-trial='{child}']")
+        text = node.inner_text()
+        assert f"from checkpoint ckpt-{parent}" in text and "lr " in text and "→" in text
+    page.goto(f"{seeded_ui.url}/ui/experiments/{seeded_ui.done.experiment_id}")
+    page.wait_for_selector("body[data-polling='0']")
+    assert page.is_hidden("#lineage-card")  # no trial has a parent: no tree

@@ -124,3 +124,20 @@ def seed_one_hparam(db: Database) -> int:
                 "layers": 2,
             }
     return search.experiment_id
+
+
+def seed_population(db: Database) -> tuple[int, dict[int, int]]:
+    """A PBT-shaped search: trials 1-2 sampled, 3 and 4 started from 1's checkpoint with `lr`
+    perturbed; returns the experiment id and {trial id: parent trial id}."""
+    search = seed_search(db, name="pbt-like", n_trials=4, seed=11, with_extras=False)
+    a, _b, c, d = search.trial_ids
+    with db.session() as session:
+        base = session.get(Trial, a)
+        assert base is not None
+        for tid, lr in ((c, 0.012), (d, 0.008)):
+            row = session.get(Trial, tid)
+            assert row is not None
+            row.parent_request_id = base.request_id
+            row.warm_start_checkpoint_uuid = f"ckpt-{a}-0001"
+            row.hparams = {**base.hparams, "lr": lr}
+    return search.experiment_id, {c: a, d: a}

@@ -1,5 +1,6 @@
-"""`GET /api/v1/webui/experiments/{id}/rungs_plan` (user identity required): the search's
-rungs as planned and as they went, for the overview's per-rung view.
+"""The search's structure for the overview, under `/api/v1/webui` (user identity required):
+`GET .../experiments/{id}/lineage` (a population search's family tree, see `lineage`) and
+`GET .../experiments/{id}/rungs_plan`: the rungs as planned and as they went.
 
 Answer: `{"unit", "smaller_is_better", "plan": {"trials", "length"} | null, "rungs":
 [{"length", "reached", "planned", "promoted", "stopped", "cutoff", "best_stopped"}]}`.
@@ -12,10 +13,12 @@ both null when unknown (lengths not in batches, or nothing promoted/stopped yet)
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from trainyard.config import flatten_hparams
 from trainyard.master.api import _reads
 from trainyard.master.api.deps import Context, current_user
 from trainyard.master.db import webui_reads as reads
@@ -64,3 +67,34 @@ def rungs_plan(ctx: Context, experiment_id: int) -> dict[str, Any]:
         "plan": {"trials": plan.trials, "length": plan.length} if plan else None,
         "rungs": rungs,
     }
+
+
+@router.get("/experiments/{experiment_id}/lineage")
+def lineage(ctx: Context, experiment_id: int) -> list[dict[str, Any]]:
+    """A population search's family tree: `[{"id", "request_id", "parent_id", "checkpoint",
+    "changed": {hparam: [parent's, own]}, "metric", "state"}]`, oldest first; `parent_id` is
+    null for a trial sampled from scratch, and `[]` when no trial has a parent."""
+    with ctx.db.session(read_only=True) as session:
+        _reads.get_experiment(session, experiment_id)
+        rows = reads.lineage(session, experiment_id)
+    if not any(r.parent_request_id is not None for r in rows):
+        return []
+    by_request = {r.request_id: r for r in rows}
+    out = []
+    for r in rows:
+        parent = by_request.get(r.parent_request_id) if r.parent_request_id is not None else None
+        own = flatten_hparams(r.hparams)
+        before = flatten_hparams(parent.hparams) if parent is not None else {}
+        changed = {k: [before.get(k), v] for k, v in own.items() if parent and before.get(k) != v}
+        out.append(
+            {
+                "id": r.id,
+                "request_id": r.request_id,
+                "parent_id": parent.id if parent is not None else None,
+                "checkpoint": r.checkpoint,
+                "changed": changed,
+                "metric": r.metric if r.metric is not None and math.isfinite(r.metric) else None,
+                "state": r.state,
+            }
+        )
+    return out

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from trainyard.master.db.models import LogLine, Metric, Trial, TrialEvent
 
 __all__ = [
+    "LineageRow",
     "TrialLength",
     "failed_trials",
     "last_error_lines",
+    "lineage",
     "rung_lengths",
     "trial_ends",
     "trial_events",
@@ -144,4 +146,38 @@ def trial_ends(session: Session, experiment_id: int) -> list[tuple[int, int, boo
     ended = ("COMPLETED", "CANCELED", "ERRORED")
     return [
         (tid, max(done, 0), bool(closed) or state in ended) for tid, done, closed, state in rows
+    ]
+
+
+@dataclass(frozen=True)
+class LineageRow:
+    """One trial of a population search: where it came from and what it started with."""
+
+    id: int
+    request_id: int
+    parent_request_id: int | None
+    checkpoint: str | None
+    hparams: dict[str, Any]
+    metric: float | None
+    state: str
+
+
+def lineage(session: Session, experiment_id: int) -> list[LineageRow]:
+    """Every trial with its parent (by request id) and warm-start checkpoint, oldest first."""
+    rows = session.execute(
+        select(
+            Trial.id,
+            Trial.request_id,
+            Trial.parent_request_id,
+            Trial.warm_start_checkpoint_uuid,
+            Trial.hparams,
+            Trial.latest_validation,
+            Trial.state,
+        )
+        .where(Trial.experiment_id == experiment_id)
+        .order_by(Trial.id)
+    )
+    return [
+        LineageRow(tid, rid, parent, ckpt, hp or {}, value, state)
+        for tid, rid, parent, ckpt, hp, value, state in rows
     ]

@@ -87,11 +87,26 @@
       f.traceback.length > 1 ? h("details", {}, h("summary", {}, "traceback"), h("pre", { class: "logs short" }, f.traceback.join("\n"))) : null)));
   }
 
+  // A population search's lineage as a nested list: parent → children, perturbations shown.
+  async function drawLineage() {
+    const rows = await api(`/webui/experiments/${id}/lineage`);
+    field("lineage-card").hidden = rows.length === 0;
+    if (!rows.length) return;
+    const kids = new Map();
+    for (const r of rows) kids.set(r.parent_id, [...(kids.get(r.parent_id) || []), r]);
+    const node = (r) => h("li", { "data-trial": r.id },
+      h("a", { href: `/ui/trials/${r.id}` }, `trial ${r.id}`), " ", TY.stateBadge(r.state), ` ${num(r.metric)}`,
+      r.checkpoint ? h("span", { class: "hint" }, ` from checkpoint ${r.checkpoint.slice(0, 8)}`) : null,
+      ...Object.entries(r.changed).map(([k, [a, b]]) => h("span", { class: "tag" }, `${k} ${num(a)} → ${num(b)}`)),
+      kids.has(r.id) ? h("ul", {}, ...kids.get(r.id).map(node)) : null);
+    field("lineage").replaceChildren(h("ul", { class: "tree" }, ...(kids.get(null) || []).map(node)));
+  }
+
   async function refresh() {
     const [e, l] = await Promise.all([api(`/experiments/${id}`), TY.live(id)]);
     showExperiment(e);
     showFailures(l.failures);
-    const rungs = drawRungs().then((plan) => showPlan(plan, e, l.progress, l.unit));
+    const rungs = Promise.all([drawRungs().then((plan) => showPlan(plan, e, l.progress, l.unit)), drawLineage()]);
     if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
       await drawBest(e.best_trial_id);
       bestDrawn = e.best_trial_id;
