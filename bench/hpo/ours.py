@@ -9,20 +9,34 @@ from bench.hpo.trace import RunTrace
 from trainyard.searcher import simulate
 
 GRID_COUNT = 3  # grid points per numeric hyperparameter
-OPEN_ENDED = 1_000_000  # max_trials for searches the budget, not the trial count, ends
+OPEN_ENDED = (
+    100_000  # max_trials for searches the budget, not the trial count, ends (the config limit)
+)
 
 
 def searcher_section(method: str, problem: Problem, workers: int, budget: float) -> dict[str, Any]:
     """The `searcher:` section of method `method` (a key of `METHODS`) on `problem`.
 
-    A `_tpe` suffix is the same method with `sampler: tpe` (hyperparameters drawn by TPE from
-    the results so far instead of uniformly).
+    A `_tpe` suffix is the same method with `sampler: tpe` (hyperparameters drawn by the model
+    from the results so far); without it, methods that sample say `sampler: uniform`
+    (Determined's draws). `default` is adaptive ASHA as a new config gets it: no `mode`, no
+    `sampler`, whatever the config defaults are.
     """
     if method.endswith("_tpe"):
         section = searcher_section(method.removesuffix("_tpe"), problem, workers, budget)
         return {**section, "sampler": "tpe"}
     rungs, divisor = problem.rungs, problem.divisor
     common: dict[str, Any] = {"max_concurrent_trials": workers}
+    if method == "default":
+        return {
+            "name": "adaptive_asha",
+            "max_rungs": rungs,
+            "divisor": divisor,
+            "max_trials": OPEN_ENDED,
+            **common,
+        }
+    if method not in ("grid", "pbt"):
+        common["sampler"] = "uniform"
     if method == "random":
         return {"name": "random", "max_trials": OPEN_ENDED, **common}
     if method == "grid":
@@ -55,7 +69,7 @@ def searcher_section(method: str, problem: Problem, workers: int, budget: float)
             **common,
         }
     if method == "pbt":
-        return pbt_section(problem, workers)
+        return {**pbt_section(problem, workers), "sampler": "uniform"}
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -95,7 +109,7 @@ def config_for(method: str, problem: Problem, workers: int, budget: float) -> di
     """A complete experiment config for `method` on `problem`."""
     section = searcher_section(method, problem, workers, budget)
     section.update(metric="accuracy", smaller_is_better=False)
-    if method != "pbt":
+    if not method.startswith("pbt"):
         section["max_length"] = {"batches": problem.max_length}
     hyperparameters = problem.hyperparameters
     if method == "grid":
@@ -131,6 +145,7 @@ def run_ours(method: str, problem: Problem, *, workers: int, budget: float, seed
 
 
 METHODS = [
+    "default",
     "random",
     "grid",
     "sha",
@@ -144,4 +159,5 @@ METHODS = [
     "adaptive_aggressive_tpe",
     "adaptive_standard_tpe",
     "pbt",
+    "pbt_tpe",
 ]

@@ -35,7 +35,7 @@ from bench.hpo.trace import RunTrace
 RESULTS = Path(__file__).parent / "results"
 PROBLEMS = ["digits_mlp", "lcdb_letter", "lcdb_adult", "lcdb_mnist_784", "synthetic"]
 DEFAULT_PROBLEMS = ["digits_mlp", "lcdb_letter", "synthetic"]  # ~25 min on 2 shared cores
-OUR_METHODS = [m for m in ours.METHODS if m != "pbt"]
+OUR_METHODS = [m for m in ours.METHODS if not m.startswith("pbt")]
 Runner = Callable[..., RunTrace]
 
 
@@ -60,7 +60,8 @@ def methods_for(problem: str) -> list[str]:
     PBT children continue from a parent's checkpoint with changed hyperparameters; a recorded
     table has no curve for that, so PBT runs on the synthetic problem only.
     """
-    names = [f"ours:{m}" for m in OUR_METHODS] + (["ours:pbt"] if problem == "synthetic" else [])
+    pbt = ["ours:pbt", "ours:pbt_tpe"] if problem == "synthetic" else []
+    names = [f"ours:{m}" for m in OUR_METHODS] + pbt
     names += [f"optuna:{m}" for m in peer_optuna.METHODS]
     names += [f"synetune:{m}" for m in peer_synetune.METHODS]
     return names

@@ -173,6 +173,7 @@ class PBTSearcherConfig(_SearcherBase):
     length_per_round: Length
     replace_function: PBTReplaceFunction
     explore_function: PBTExploreFunction
+    sampler: SamplerName = "uniform"
 
     length_rule: ClassVar[LengthRule] = "forbidden"
 

@@ -10,6 +10,11 @@ unpromoted trials are closed. A rung that ends up with too few results to promot
 (`n < divisor`) promotes its best one anyway, so every search trains at least one trial to
 `max_length` (the paper's rule would leave small brackets without a finished trial).
 
+With a sampler that draws without repeats (`sampler: tpe`) on a finite space, once every
+configuration has been drawn a new trial would only repeat one: the best waiting trial of the
+highest rung that has one is promoted instead (the uniform sampler never reports that, so
+`sampler: uniform` keeps Determined's behaviour).
+
 Example (3 rungs, divisor 3, 12 trials, max_length 9000): 8 trials end at 1000, 3 at 3000 and one
 reaches 9000, whatever the metrics and the order of events.
 """
@@ -139,8 +144,27 @@ class AsyncHalving(HalvingBase):
     def _continue(self, promoted: bool) -> list[Operation]:
         ops: list[Operation] = []
         if not promoted and self.ledger.counted < self.max_trials:
-            ops += self._new_trial()
+            ops += (self._sampler_exhausted() and self._promote_extra()) or self._new_trial()
         return ops + self._close_out()
+
+    def _sampler_exhausted(self) -> bool:
+        return self.sampler.exhausted(self.space)
+
+    def _promote_extra(self) -> list[Operation]:
+        """A finite space is used up (the next trial would repeat a configuration): instead, the
+        best waiting trial of the highest rung that has one goes on to the next rung. Returns []
+        when no trial is waiting."""
+        for k in range(self.top - 1, -1, -1):
+            rung = self.rungs[k]
+            if not rung.waiting:
+                continue
+            best = next(rid for _, rid in rung.entries if rid in rung.waiting)
+            rung.promoted.add(best)
+            del rung.waiting[best]
+            self.trial_rung[best] = k + 1
+            self.rungs[k + 1].outstanding += 1
+            return [ValidateAfter(best, self.rungs[k + 1].length)]
+        return []
 
     def _close_out(self) -> list[Operation]:
         if self.ledger.counted < self.max_trials:

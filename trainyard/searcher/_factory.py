@@ -181,6 +181,7 @@ def _pbt(s: Any, space: HParamSpace, seed: int, c: ExperimentConfig) -> Searcher
         truncate_fraction=s.replace_function.truncate_fraction,
         resample_probability=s.explore_function.resample_probability,
         perturb_factor=s.explore_function.perturb_factor,
+        sampler=make_sampler(s.sampler),
         **_common(s, seed),
     )
 

@@ -39,6 +39,11 @@ class HParamSampler(Protocol):
         better, `inf` worst) after `length`."""
         ...
 
+    def exhausted(self, space: HParamSpace) -> bool:
+        """Whether every configuration of a finite `space` was drawn in the current round (the
+        next draw would repeat one); always False for samplers that draw with replacement."""
+        ...
+
     def dump(self) -> dict[str, Any]:
         """JSON-safe state."""
         ...
@@ -58,6 +63,9 @@ class UniformSampler:
 
     def observe(self, values: Sequence[Any], length: int, score: float) -> None:
         return None
+
+    def exhausted(self, space: HParamSpace) -> bool:
+        return False
 
     def dump(self) -> dict[str, Any]:
         return {}
@@ -106,8 +114,13 @@ class TPESampler:
         (`length_group`); least recently observed first."""
         self.seen: dict[int, None] = {}
         """Finite spaces: the configuration numbers drawn in the current round, oldest first."""
+        self._by_group: dict[int, dict[str, float]] = {}
+        """The same scores by length group, then configuration."""
         self._axes: _Axes | None = None
         self._encoded: dict[str, Array | None] = {}
+        self._cached: tuple[_Density, _Density] | None = None
+        self._fresh_model = False
+        """Whether `_cached` is the model of the current results (cleared by `observe`)."""
 
     # --- recording ------------------------------------------------------------------------------
 
@@ -115,12 +128,23 @@ class TPESampler:
         key = json.dumps(list(values), sort_keys=True)
         known = self.results.pop(key, None)
         groups = known[1] if known else {}
-        groups[length_group(length)] = float(score)
+        group = length_group(length)
+        groups[group] = float(score)
         self.results[key] = (list(values), groups)
+        for g, value in groups.items():  # the key moves to the end of each of its groups, so
+            members = self._by_group.setdefault(g, {})  # the order is the results' (as `load`)
+            members.pop(key, None)
+            members[key] = value
+        self._fresh_model = False
         while len(self.results) > self.max_kept:
             oldest = next(iter(self.results))
-            del self.results[oldest]
+            for g in self.results.pop(oldest)[1]:
+                del self._by_group[g][oldest]
             self._encoded.pop(oldest, None)
+
+    def exhausted(self, space: HParamSpace) -> bool:
+        size = self._axes_for(space).size
+        return size is not None and len(self.seen) >= size
 
     def dump(self) -> dict[str, Any]:
         return {
@@ -139,6 +163,11 @@ class TPESampler:
             self.results[key] = (list(values), scores)
         self.seen = {int(i): None for i in data.get("seen", [])}
         self._encoded = {}
+        self._by_group = {}
+        for key, (_, groups) in self.results.items():
+            for g, score in groups.items():
+                self._by_group.setdefault(g, {})[key] = score
+        self._fresh_model = False
 
     # --- drawing --------------------------------------------------------------------------------
 
@@ -161,6 +190,7 @@ class TPESampler:
         if self._axes is None or self._axes.space is not space:
             self._axes = _Axes(space)
             self._encoded = {}
+            self._fresh_model = False
         return self._axes
 
     def _fresh(self, axes: _Axes, point: Array) -> bool:
@@ -194,35 +224,49 @@ class TPESampler:
         return self._fresh_uniform(axes, rng)
 
     def _model(self, axes: _Axes) -> tuple[_Density, _Density] | None:
-        """The good and bad densities, or None while no length group has enough results."""
-        groups: dict[int, list[tuple[float, Array]]] = {}
-        for key, (values, scores) in self.results.items():
-            if key not in self._encoded:
-                self._encoded[key] = axes.encode(values)
-            point = self._encoded[key]
-            if point is None:
-                continue
-            for g, score in scores.items():
-                groups.setdefault(g, []).append((score, point))
+        """The good and bad densities, or None while no length group has enough results
+        (rebuilt only after new results: draws between two results share one model)."""
+        if not self._fresh_model:
+            self._cached = self._build_model(axes)
+            self._fresh_model = True
+        return self._cached
+
+    def _build_model(self, axes: _Axes) -> tuple[_Density, _Density] | None:
+        groups: dict[int, tuple[list[float], list[Array]]] = {}
+        for g, members in self._by_group.items():
+            scores: list[float] = []
+            points: list[Array] = []
+            for key, score in members.items():
+                point = self._point(axes, key)
+                if point is not None:
+                    scores.append(score)
+                    points.append(point)
+            groups[g] = (scores, points)
         need = self.n_startup
         if axes.size is not None:
             need = max(2, min(need, axes.size // 4))
-        qualified = sorted((g for g in groups if len(groups[g]) >= need), reverse=True)
+        qualified = sorted((g for g in groups if len(groups[g][0]) >= need), reverse=True)
         if not qualified:
             return None
-        top = len(groups[qualified[0]])
+        top = len(groups[qualified[0]][0])
         good_top = gamma_of(top, self.gamma)
         bad_top = max(top - good_top, 1)
         good: list[tuple[float, Array]] = []
         bad: list[tuple[float, Array]] = []
         for rank, g in enumerate(qualified):
             weight = 0.5**rank
-            rows = sorted(groups[g], key=lambda row: row[0])
-            k = gamma_of(len(rows), self.gamma)
-            good += [(weight * good_top / k, p) for _, p in rows[:k]]
-            rest = max(len(rows) - k, 1)
-            bad += [(weight * bad_top / rest, p) for _, p in rows[k:]]
+            scores, points = groups[g]
+            order = np.argsort(np.array(scores), kind="stable").tolist()
+            k = gamma_of(len(order), self.gamma)
+            good += [(weight * good_top / k, points[i]) for i in order[:k]]
+            rest = max(len(order) - k, 1)
+            bad += [(weight * bad_top / rest, points[i]) for i in order[k:]]
         return self._density(axes, good), self._density(axes, bad)
+
+    def _point(self, axes: _Axes, key: str) -> Array | None:
+        if key not in self._encoded:
+            self._encoded[key] = axes.encode(self.results[key][0])
+        return self._encoded[key]
 
     def _density(self, axes: _Axes, rows: list[tuple[float, Array]]) -> _Density:
         points = np.array([p for _, p in rows]).reshape(len(rows), axes.dims)

@@ -222,3 +222,35 @@ def test_sampler_uniform_is_determineds_draw_exactly() -> None:
         MIXED.sample(rng_b) for _ in range(5)
     ]
     assert not make_sampler("random").learns and make_sampler("tpe").learns
+
+
+def test_asha_promotes_instead_of_repeating_once_a_finite_space_is_used_up() -> None:
+    config = {
+        "name": "finite",
+        "entrypoint": "python3 train.py",
+        "hyperparameters": {"learner": {"type": "categorical", "vals": list(range(6))}},
+        "searcher": {
+            "name": "async_halving",
+            "metric": "loss",
+            "max_trials": 12,
+            "num_rungs": 3,
+            "divisor": 2,
+            "max_length": {"batches": 16},
+            "max_concurrent_trials": 1,
+            "sampler": "tpe",
+        },
+    }
+    result = simulate(
+        config, lambda h, n: abs(h["learner"] - 4) / n, lambda h, n: float(n), workers=1
+    )
+    first = result.trials[:6]
+    assert sorted(t.hparams["learner"] for t in first) == list(range(6))
+    # with a sampler that repeats (uniform), most of them would have stopped at the first rung
+    assert [t.trained_length for t in first] == [16] * 6
+    uniform = simulate(
+        {**config, "searcher": {**config["searcher"], "sampler": "uniform"}},
+        lambda h, n: abs(h["learner"] - 4) / n,
+        lambda h, n: float(n),
+        workers=1,
+    )
+    assert len(uniform.trials) == 12 and sum(t.trained_length == 16 for t in uniform.trials) < 6
