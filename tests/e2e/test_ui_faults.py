@@ -250,3 +250,22 @@ def test_rungs_show_plan_promotions_cutoff_and_eta(page: Page, seeds: Seeds) -> 
 
     page.goto(f"{seeds.ui.url}/ui/experiments/{seeds.ui.live.experiment_id}")
     page.wait_for_function("document.querySelector('#plan-eta').textContent.includes('ETA')")
+
+
+def test_history_top_n_and_a_click_opens_the_trial(page: Page, seeds: Seeds) -> None:
+    search = seeds.ui.done
+    page.goto(f"{seeds.ui.url}/ui/experiments/{search.experiment_id}/hpo")
+    points, best = chart(page, "history")
+    assert len(points["y"]) == len(search.trial_ids)
+    assert best["y"] == [min(points["y"][: i + 1]) for i in range(len(points["y"]))]
+
+    page.fill("#top-n", "5")
+    page.locator("#scatters").scroll_into_view_if_needed()
+    page.wait_for_function("document.getElementById('scatter-0')?.data?.[0]?.y?.length == 5")
+    (scatter,) = chart(page, "scatter-0")
+    assert sorted(scatter["y"]) == sorted(points["y"])[:5]  # the best five
+
+    dot = page.locator("#scatter-0 .point").last.bounding_box()  # drawn last: the best
+    assert dot is not None
+    page.mouse.click(dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2)
+    page.wait_for_url(lambda u: f"/ui/trials/{scatter['customdata'][-1]}" in u)

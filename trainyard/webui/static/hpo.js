@@ -25,12 +25,41 @@
       showlegend: true,
       xaxis: { title: { text: "steps (batches reported)" } }, yaxis: { title: { text: metric } },
     });
+    linkTrials("learning-curves");
   }
 
   // Scored trials as the server sent them: all, or past 2,000 the best 1,000 and a random 1,000
   // (the note says so), so parallel coordinates, scatters and the heat map stay quick.
+  // With "show the best N", only those (the best first by the searcher's direction).
   function scored() {
-    return data.trials;
+    const n = Number(field("top-n").value);
+    if (!(n >= 1) || n >= data.trials.length) return data.trials;
+    return bestLast(data.trials).slice(-n).sort((a, b) => a.id - b.id);
+  }
+
+  // Clicking a point (or a curve's point) of a chart whose customdata holds trial ids opens
+  // that trial; wired once per chart element.
+  function linkTrials(chartId) {
+    const el = field(chartId);
+    if (!el || el.dataset.linked || !el.on) return;
+    el.dataset.linked = "1";
+    el.on("plotly_click", (ev) => {
+      const tid = ev.points && ev.points[0] && ev.points[0].customdata;
+      if (tid) location.href = `/ui/trials/${tid}`;
+    });
+  }
+
+  async function drawHistory() {
+    const trials = data.trials;  // every drawn trial, in the order they were created
+    let best = null;
+    const better = (a, b) => (data.smaller_is_better ? a < b : a > b);
+    const running = trials.map((t) => (best = best === null || better(t.metric, best) ? t.metric : best));
+    await Charts.draw("history", [
+      { type: "scattergl", mode: "markers", name: metric, x: trials.map((t) => t.id), y: trials.map((t) => t.metric),
+        customdata: trials.map((t) => t.id), marker: { size: 5, opacity: 0.6 }, hovertemplate: `trial %{x}<br>${metric} %{y}<extra></extra>` },
+      { type: "scatter", mode: "lines", name: "best so far", x: trials.map((t) => t.id), y: running, line: { shape: "hv", width: 2 } },
+    ], { xaxis: { title: { text: "trial id" } }, yaxis: { title: { text: metric } }, showlegend: true });
+    linkTrials("history");
   }
 
   function axisValues(hp, trials) {
@@ -93,6 +122,7 @@
         showscale: true, line: { width: 0.5, color: "#fff" },
         colorbar: { title: { text: `trained (${unit})`, side: "right" }, thickness: 10 } },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
+    data.hparams.forEach((_, i) => linkTrials(`scatter-${i}`));
   }
 
   function bins(hp, trials) {
@@ -154,7 +184,7 @@
     field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
     if (!any) return;
     fillSelects();
-    await drawHeatmap();
+    await Promise.all([drawHeatmap(), drawHistory()]);
     await curvesDrawn.catch(() => null);  // one page of JavaScript: the top chart goes first
     drawWhenNear(field("scatters"), drawScatters);
     drawWhenNear(field("parcoords"), drawParcoords);
@@ -211,6 +241,13 @@
     });
     return ranges;
   }
+  field("top-n").addEventListener("input", TY.debounce(() => {
+    if (!data) return;
+    drawHeatmap();
+    drawWhenNear(field("scatters"), drawScatters);
+    drawWhenNear(field("parcoords"), drawParcoords);
+  }, 300));
+
   field("subspace-fork").addEventListener("click", async () => {
     field("subspace-error").textContent = "";
     const ranges = data ? brushedRanges() : {};
