@@ -29,19 +29,16 @@ CONFIG = {
 }
 
 
-def run_locally(model: Path, config: dict[str, object], run_dir: Path) -> str:
+def run_locally(model: Path, config: dict[str, object], run_dir: Path, ranks: int = 1) -> str:
     path = model / "local.yaml"
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "TRAINYARD_CONFIG": str(path), "TRAINYARD_RUN_DIR": str(run_dir)}
     env.pop("TRAINYARD_MASTER_URL", None)
-    done = subprocess.run(
-        [sys.executable, "trial.py"],
-        cwd=model,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    cmd = [sys.executable, "trial.py"]
+    if ranks > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(ranks)]
+        cmd += ["trial.py"]
+    done = subprocess.run(cmd, cwd=model, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout + done.stderr
 
@@ -81,6 +78,21 @@ def test_locally_trains_resumes_and_loads_back(tmp_path: Path) -> None:
     x = torch.ones(1, 4)
     assert trial.model(x).shape == (1, 1)  # type: ignore[attr-defined]
     assert not trial.model.training  # type: ignore[attr-defined]
+
+
+def test_two_ranks_compute_what_one_rank_does(tmp_path: Path) -> None:
+    # DDP averages the two halves of each global batch: the same steps as one rank, so the same
+    # validation metrics (each record validated once across ranks, batches averaged)
+    model = ported_model_dir(tmp_path, "trial.py")
+    config = {**CONFIG, "hyperparameters": {**CONFIG["hyperparameters"], "batches": 16}}
+    run_locally(model, config, tmp_path / "one")
+    out = run_locally(model, config, tmp_path / "two", ranks=2)
+    assert out.count("validations=2") == 2, "both ranks ran both validations"
+    one, two = validations(tmp_path / "one"), validations(tmp_path / "two")
+    assert [v["steps"] for v in two] == [8, 16]
+    for a, b in zip(one, two, strict=True):
+        for name in ("validation_loss", "max_error"):
+            assert b["metrics"][name] == pytest.approx(a["metrics"][name], rel=1e-5)
 
 
 def test_on_a_master(shared_master: RunningMaster, tmp_path: Path) -> None:
