@@ -8,9 +8,10 @@ import io
 
 import pytest
 from playwright.sync_api import Page
-from ui_support import SeededUI, body_rows
+from ui_support import SeededUI, body_rows, chart
 
 from trainyard.master.db import Trial
+from trainyard.master.db import metrics as metrics_repo
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +85,23 @@ def test_column_picker_and_csv_export(page: Page, seeded_ui: SeededUI) -> None:
         )
     assert sorted(int(r["id"]) for r in rows) == ones
     assert {"best_metric", "hp.lr", "m.accuracy"} <= set(rows[0])
+
+
+def test_compare_any_metric_including_training_curves(page: Page, seeded_ui: SeededUI) -> None:
+    picked = seeded_ui.done.trial_ids[:2]
+    with seeded_ui.served.db.session(read_only=True) as session:
+        n_train = {t: len(metrics_repo.trial_metrics(session, t, "training")) for t in picked}
+    page.goto(f"{seeded_ui.url}/ui/compare?trials={','.join(map(str, picked))}")
+    assert {t["name"] for t in chart(page, "compare-curves")} == {
+        f"trial {t} val_loss" for t in picked
+    }
+    options = page.locator("#compare-metric option").all_inner_texts()
+    assert {"training/loss", "validation/accuracy", "validation/val_loss"} <= set(options)
+    page.select_option("#compare-metric", "training/loss")
+    page.wait_for_function(
+        "document.getElementById('compare-curves').data[0].name.endsWith(' loss')"
+    )
+    traces = page.evaluate(
+        "document.getElementById('compare-curves').data.map(t => [t.name, t.x.length])"
+    )
+    assert traces == [[f"trial {t} loss", n_train[t]] for t in picked]

@@ -31,16 +31,33 @@
       const differs = new Set(cells).size > 1;
       return h("tr", { class: differs ? "differs" : "", "data-key": label }, h("th", {}, label), ...cells.map((c) => h("td", {}, c)));
     }));
-    const curves = await Promise.all(items.map((it) => api(`/trials/${it.trial.id}/metrics?group=validation&max_points=1000`)));
-    const traces = items.map((it, i) => {
-      const name = it.experiment.searcher_metric;
-      const pts = curves[i].points.filter((p) => typeof p.metrics[name] === "number");
-      return { type: "scatter", mode: "lines+markers", name: `trial ${it.trial.id} ${name}`,
-        x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]) };
-    });
-    await Charts.draw("compare-curves", traces, { xaxis: { title: { text: "steps (batches)" } } });
+    const groups = ["validation", "training"];
+    const curves = await Promise.all(items.map((it) => Promise.all(groups.map((g) =>
+      api(`/trials/${it.trial.id}/metrics?group=${g}&max_points=1000`)))));
+    // Any metric of either group can be compared; the default is the searcher metric.
+    const pick = field("compare-metric");
+    const options = new Set();
+    curves.forEach((byGroup) => byGroup.forEach((res, gi) => res.points.forEach((p) =>
+      Object.keys(p.metrics).forEach((k) => options.add(`${groups[gi]}/${k}`)))));
+    const chosen = pick.value || `validation/${items[0].experiment.searcher_metric}`;
+    pick.replaceChildren(...[...options].sort().map((o) => h("option", { value: o }, o)));
+    pick.value = options.has(chosen) ? chosen : [...options][0] || "";
+    pick.onchange = () => drawCompared(items, curves, groups);
+    await drawCompared(items, curves, groups);
   }
 
+  async function drawCompared(items, curves, groups) {
+    const [group, name] = field("compare-metric").value.split(/\/(.*)/s);
+    const gi = groups.indexOf(group);
+    const traces = items.map((it, i) => {
+      const pts = gi < 0 ? [] : curves[i][gi].points.filter((p) => typeof p.metrics[name] === "number");
+      return { type: "scatter", mode: pts.length > 1 ? "lines" : "markers", name: `trial ${it.trial.id} ${name}`, metric: name,
+        x: pts.map((p) => p.steps), y: pts.map((p) => p.metrics[name]) };
+    });
+    await Charts.drawMetrics("compare-curves", traces, { log: field("compare-log").checked });
+  }
+
+  field("compare-log").addEventListener("change", () => field("compare-metric").onchange && field("compare-metric").onchange());
   field("compare-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const ids = field("compare-ids").value.replace(/\s+/g, "");
