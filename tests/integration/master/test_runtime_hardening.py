@@ -287,11 +287,14 @@ def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
                 assert answer.status_code == 400, answer.text
                 detail = answer.json()["detail"]
                 assert f"metric 'acc' is {kind}" in detail and "\n" not in detail
+            best = f"/trials/{tid}/searcher/experiment_best"
+            assert api.get(best).json() == {"metric": None}  # no validation yet
             numbers = {"steps": 1, "metrics": {"val_loss": 5, "x": 0.5, "y": "NaN"}}
-            good = api.post(
-                f"/trials/{tid}/metrics", json={"group": "training", "reports": [numbers]}
-            )
-            assert good.status_code == 200, good.text
+            for group in ("training", "validation"):
+                body = {"group": group, "reports": [numbers]}
+                good = api.post(f"/trials/{tid}/metrics", json=body)
+                assert good.status_code == 200, good.text
+            assert api.get(best).json() == {"metric": 5.0}  # what checkpoint_policy best beats
 
             (tmp_path / "go").write_text("")
             assert client.wait_experiment(exp.id, interval=0.2, timeout=60).state == "COMPLETED"
@@ -301,6 +304,7 @@ def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
                 ("GET", f"/allocations/{aid}/preemption", None),
                 ("GET", f"/trials/{tid}/searcher/operation", None),
                 ("GET", f"/trials/{tid}/checkpoints", None),
+                ("GET", f"/trials/{tid}/searcher/experiment_best", None),
                 (
                     "POST",
                     f"/trials/{tid}/metrics",
@@ -334,4 +338,4 @@ def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
         logs = [line.line for line in client.trial_logs(tid)]
     assert after == before  # nothing changed: best, latest checkpoint, state, error
     assert after.latest_checkpoint is not None and after.best_metric == 0.25
-    assert [p.steps for p in points] == [4] and "forged" not in logs
+    assert [p.steps for p in points] == [1, 4] and "forged" not in logs

@@ -107,8 +107,13 @@ def test_early_exit_and_checkpoints_are_idempotent(settings: MasterSettings, db:
     eid = master.create_experiment(GRID, b"", owner_id=None)
     first, _ = trials_of(db, eid)
     body = {"uuid": "c1", "steps": 2, "metadata": {"steps_completed": 2}, "resources": {"a": 3}}
-    master.register_checkpoint(first.id, "alloc-1", body)
-    master.register_checkpoint(first.id, "alloc-1", body)
+    with db.session() as session:  # checkpoints come from a live allocation of the trial
+        alloc, _ = alloc_repo.create_allocation(
+            session, first.id, resource_pool="default", slots=1, slot_ids=(0,)
+        )
+        aid = alloc.id
+    master.register_checkpoint(first.id, aid, body)
+    master.register_checkpoint(first.id, aid, body)
     with db.session(read_only=True) as session:
         assert session.query(Checkpoint).count() == 1
     assert trials_of(db, eid)[0].latest_checkpoint_uuid == "c1"

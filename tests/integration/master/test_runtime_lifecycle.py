@@ -158,9 +158,11 @@ def test_crashing_trial_restarts_max_restarts_times_then_errors_and_the_search_g
     history = events(master, crashed.id)
     restarts = [e for e in history if e.kind == "restart"]
     assert [e.exit_code for e in restarts] == [3, 3]
-    assert all(e.reason == "exited with code 3" for e in restarts)
+    why = "exited with code 3: crashing on purpose"  # the code and the run's last output line
+    assert [e.reason for e in restarts] == [why, why]
     (failure,) = [e for e in history if e.kind == "failure"]
-    assert failure.reason == "exited with code 3; no restarts left (max_restarts 2)"
+    assert failure.reason == f"{why}; no restarts left (max_restarts 2)"
+    assert crashed.error == failure.reason
     assert len(allocations(master, trials["invalid"].id)) == 1  # never restarted
 
 

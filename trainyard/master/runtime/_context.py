@@ -96,8 +96,9 @@ class Runtime:
         return self.settings.data_dir / "logs" / "allocations" / f"{allocation_id}.log"
 
     def last_output_line(self, allocation_id: str, limit: int = 300) -> str | None:
-        """The last line the allocation's trial printed (launcher lines and the `[rank=N] `
-        prefix left out), at most `limit` characters; None when there is none."""
+        """The last line the allocation's trial printed (the launcher's and the Core API's own
+        `[launcher]` / `[trainyard]` lines and the `[rank=N] ` prefix left out), at most `limit`
+        characters; None when there is none."""
         try:
             with self.allocation_log(allocation_id).open("rb") as log:
                 log.seek(0, 2)
@@ -109,7 +110,7 @@ class Runtime:
             line = raw.strip()
             if line.startswith("[rank=") and "] " in line:
                 line = line.split("] ", 1)[1].strip()
-            if line and not line.startswith("[launcher]"):
+            if line and not line.startswith(("[launcher]", "[trainyard]")):
                 return line if len(line) <= limit else line[: limit - 3] + "..."
         return None
 

@@ -11,14 +11,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from trainyard.errors import NotFoundError, TrainyardError
+from sqlalchemy.orm import Session
+
+from trainyard.errors import InvalidTransitionError, NotFoundError, TrainyardError
 from trainyard.master.db import Allocation, Trial
 from trainyard.master.db import checkpoints as ckpt_repo
 from trainyard.master.db import metrics as metric_repo
 from trainyard.master.db import trials as trial_repo
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.runtime._time_metric import feed_time_metric
-from trainyard.master.states import TrialState
+from trainyard.master.states import AllocationState, TrialState
 from trainyard.searcher import ExitedReason, Operation, Searcher
 
 __all__ = [
@@ -148,9 +150,13 @@ def register_checkpoint(
     rt: Runtime, trial_id: int, allocation_id: str | None, body: Mapping[str, Any]
 ) -> None:
     """Record a checkpoint already committed to storage; it becomes the trial's latest when it
-    is the furthest along. GC runs soon after in the scheduling loop."""
+    is the furthest along. GC runs soon after in the scheduling loop. With `allocation_id`, that
+    allocation must be live and run this trial (`InvalidTransitionError` otherwise), checked in
+    the same transaction as the write."""
     with rt.db.session() as session:
         trial = trial_repo.get_trial(session, trial_id)
+        if allocation_id is not None:
+            _require_live(session, allocation_id, trial_id)
         ckpt_repo.register_checkpoint(
             session,
             trial_id,
@@ -163,6 +169,14 @@ def register_checkpoint(
         )
         experiment_id = trial.experiment_id
     rt.gc_later(experiment_id)
+
+
+def _require_live(session: Session, allocation_id: str, trial_id: int) -> None:
+    alloc = session.get(Allocation, allocation_id)
+    if alloc is None or alloc.trial_id != trial_id:
+        raise InvalidTransitionError(f"allocation {allocation_id} does not run trial {trial_id}")
+    if alloc.state == AllocationState.TERMINATED:
+        raise InvalidTransitionError(f"allocation {allocation_id} has ended; nothing is recorded")
 
 
 def wait_preemption(rt: Runtime, allocation_id: str, timeout: float) -> tuple[bool, str | None]:
