@@ -30,6 +30,7 @@ from trainyard.master.api import (
     trials,
     users,
 )
+from trainyard.master.api._openapi import install_openapi
 from trainyard.master.api._prom import install_metrics
 from trainyard.master.api._service import MasterService
 from trainyard.master.api.deps import ApiContext, current_allocation, current_user
@@ -38,11 +39,13 @@ from trainyard.master.auth import ensure_admin_token
 from trainyard.master.db import Database
 from trainyard.master.settings import MasterSettings
 
-__all__ = ["API_PREFIX", "ServiceFactory", "create_app"]
+__all__ = ["API_PREFIX", "PUBLIC_ROUTES", "ServiceFactory", "create_app"]
 
 API_PREFIX = "/api/v1"
 ServiceFactory = Callable[[MasterSettings, Database], MasterService]
 _log = logging.getLogger(__name__)
+PUBLIC_ROUTES = {("POST", f"{API_PREFIX}/auth/login")}
+"""The spec's routes without identity (`/healthz`, `/metrics` and the docs are not in it)."""
 
 
 def runtime_service(settings: MasterSettings, db: Database) -> MasterService:
@@ -106,6 +109,7 @@ def create_app(
         return {"ok": True}
 
     _mount_webui(app)
+    install_openapi(app, PUBLIC_ROUTES)
     return app
 
 

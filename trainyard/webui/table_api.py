@@ -15,9 +15,10 @@ import io
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from trainyard.master.api import _reads
+from trainyard.master.api._openapi import CsvResponse
 from trainyard.master.api._types import Id, Rank
 from trainyard.master.api.deps import ApiContext, Context, current_user
 from trainyard.webui import data_api
@@ -28,7 +29,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends(current_user)])
 
 
-@router.get("/experiments/{experiment_id}/trial_table.csv")
+@router.get("/experiments/{experiment_id}/trial_table.csv", response_class=CsvResponse)
 def trial_table_csv(
     ctx: Context,
     experiment_id: Id,
@@ -78,7 +79,7 @@ def _log_text(
         yield text
 
 
-@router.get("/trials/{trial_id}/logs.txt")
+@router.get("/trials/{trial_id}/logs.txt", response_class=PlainTextResponse)
 def trial_logs_text(
     ctx: Context,
     trial_id: Id,

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from trainyard.master.api import _reads
+from trainyard.master.api._openapi import EventStreamResponse
 from trainyard.master.api._types import Id, NonNegInt, Rank
 from trainyard.master.api.deps import ApiContext, Context
 from trainyard.master.api.schemas import log_line_out
@@ -104,7 +105,7 @@ async def experiment_logs(
     return await _page(ctx, q, after_id, limit, timeout_seconds)
 
 
-@router.get("/trials/{trial_id}/logs/stream")
+@router.get("/trials/{trial_id}/logs/stream", response_class=EventStreamResponse)
 async def trial_log_stream(
     ctx: Context,
     trial_id: Id,
