@@ -258,6 +258,11 @@ def test_history_top_n_and_a_click_opens_the_trial(page: Page, seeds: Seeds) -> 
     points, best = chart(page, "history")
     assert len(points["y"]) == len(search.trial_ids)
     assert best["y"] == [min(points["y"][: i + 1]) for i in range(len(points["y"]))]
+    (edf,) = chart(page, "edf")
+    assert edf["x"] == sorted(points["y"]) and edf["y"][-1] == 1.0
+    timeline = chart(page, "timeline")
+    runs = [tid for t in timeline for tid in t["customdata"][::3]]
+    assert sorted(runs) == sorted(search.trial_ids)  # one run line per trial
 
     page.fill("#top-n", "5")
     page.locator("#scatters").scroll_into_view_if_needed()

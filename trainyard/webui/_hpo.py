@@ -39,13 +39,21 @@ class HpoTrial:
     trained_length: int
     metric: float | None
     hp: dict[str, Any]
+    started_at: float | None = None
+    ended_at: float | None = None
 
 
 def hpo_trials(session: Session, experiment_id: int) -> list[HpoTrial]:
     """Every trial of the experiment, oldest first."""
     rows = session.execute(
         select(
-            Trial.id, Trial.state, Trial.completed_length, Trial.latest_validation, Trial.hparams
+            Trial.id,
+            Trial.state,
+            Trial.completed_length,
+            Trial.latest_validation,
+            Trial.hparams,
+            Trial.started_at,
+            Trial.ended_at,
         )
         .where(Trial.experiment_id == experiment_id)
         .order_by(Trial.id)
@@ -57,8 +65,10 @@ def hpo_trials(session: Session, experiment_id: int) -> list[HpoTrial]:
             max(length, 0),
             last if last is not None and math.isfinite(last) else None,
             flatten_hparams(hparams or {}),
+            started,
+            ended,
         )
-        for tid, state, length, last, hparams in rows
+        for tid, state, length, last, hparams, started, ended in rows
     ]
 
 

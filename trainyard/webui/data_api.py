@@ -5,8 +5,9 @@
   → `{"hparams", "metrics", "items", "total", "limit", "offset"}`.
 - `GET /webui/experiments/{id}/hpo?max_trials=2000` → `{"metric", "smaller_is_better",
   "hparams": [{"name", "kind", "log", "values"}], "scored", "note", "trials": [{"id", "state",
-  "trained_length", "metric", "hp"}]}` (hparams that never vary are left out; past
-  `max_trials` scored trials, the best half and a seeded random half, `note` saying so).
+  "trained_length", "metric", "started_at", "ended_at", "hp"}]}` (hparams that never vary are
+  left out; past `max_trials` scored trials, the best half and a seeded random half, `note`
+  saying so).
 - `GET /webui/experiments/{id}/curves?max_points=200&max_total_points=50000` → `{"metric",
   "trials", "points", "traces": [{"name", "x", "y", "trial_ids"}]}`: all trials' searcher-metric
   curves, downsampled, one trace per rung reached (or state) with `null` between trials.
@@ -172,6 +173,8 @@ def hpo(
                 "state": t.state,
                 "trained_length": t.trained_length,
                 "metric": t.metric,
+                "started_at": t.started_at,
+                "ended_at": t.ended_at,
                 "hp": {n: t.hp.get(n) for n in names},
             }
             for t in shown

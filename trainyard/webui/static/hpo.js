@@ -49,6 +49,33 @@
     });
   }
 
+  // Empirical distribution: the share of trials whose metric is at least as good as x.
+  async function drawEdf() {
+    const ys = data.trials.map((t) => t.metric).sort((a, b) => (data.smaller_is_better ? a - b : b - a));
+    await Charts.draw("edf", [{ type: "scatter", mode: "lines", line: { shape: "hv" }, name: metric,
+      x: ys, y: ys.map((_, i) => (i + 1) / ys.length) }],
+    { xaxis: { title: { text: metric } }, yaxis: { title: { text: "share of trials" }, range: [0, 1.02] } });
+  }
+
+  // Each trial's run from start to end (now, while it runs), one line per trial on its id,
+  // one trace per state, so a 2,000-trial search is a handful of WebGL traces.
+  async function drawTimeline() {
+    const groups = new Map();
+    const now = Date.now() / 1000;
+    for (const t of data.trials) {
+      if (!t.started_at) continue;
+      const g = groups.get(t.state) || { x: [], y: [], customdata: [] };
+      g.x.push(new Date(t.started_at * 1000), new Date((t.ended_at || now) * 1000), null);
+      g.y.push(t.id, t.id, null);
+      g.customdata.push(t.id, t.id, null);
+      groups.set(t.state, g);
+    }
+    await Charts.draw("timeline", [...groups].map(([state, g]) => ({ type: "scattergl", mode: "lines",
+      name: state.toLowerCase(), line: { width: 3 }, ...g, hovertemplate: "trial %{y}<extra>%{fullData.name}</extra>" })),
+    { xaxis: { type: "date", title: { text: "time" } }, yaxis: { title: { text: "trial id" } }, showlegend: true });
+    linkTrials("timeline");
+  }
+
   async function drawHistory() {
     const trials = data.trials;  // every drawn trial, in the order they were created
     let best = null;
@@ -184,7 +211,8 @@
     field("hpo-sampled").textContent = data.note ? `Charts below: ${data.note}.` : "";
     if (!any) return;
     fillSelects();
-    await Promise.all([drawHeatmap(), drawHistory()]);
+    await Promise.all([drawHeatmap(), drawHistory(), drawEdf()]);
+    drawWhenNear(field("timeline"), drawTimeline);
     await curvesDrawn.catch(() => null);  // one page of JavaScript: the top chart goes first
     drawWhenNear(field("scatters"), drawScatters);
     drawWhenNear(field("parcoords"), drawParcoords);
