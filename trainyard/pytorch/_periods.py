@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from trainyard.errors import ConfigError
+from trainyard.errors import ConfigError, TrainyardError
 
 LengthUnit = Literal["batches", "records", "epochs"]
 CheckpointPolicy = Literal["best", "all", "none"]
@@ -85,6 +85,19 @@ class TrainerSettings:
     searcher hears its result), before it stops for a preemption, and every
     `min_checkpoint_period`."""
     smaller_is_better: bool = True
+
+    def searcher_value(self, metrics: dict[str, float]) -> float:
+        """The searcher metric among validation `metrics` (default: `validation_loss`, else the
+        first name); `TrainyardError` naming the metrics when it is missing."""
+        name = self.searcher_metric
+        if name is None:
+            name = "validation_loss" if "validation_loss" in metrics else min(metrics, default="")
+        if name not in metrics:
+            raise TrainyardError(
+                f"searcher.metric {name!r} is not among the validation metrics "
+                f"{sorted(metrics)}; return it from evaluate_batch"
+            )
+        return metrics[name]
 
     @classmethod
     def from_config(cls, config: Any) -> TrainerSettings:

@@ -186,22 +186,11 @@ class Trainer:
                 self._report_training()
                 metrics = self._validate_once()
                 self._checkpoint_once()
-                op.report_completed(self._searcher_metric(metrics))
+                op.report_completed(self.settings.searcher_value(metrics))
             self._checkpoint_once()
             return FitResult(self.steps, False, self.last_validation, self.last_checkpoint)
         finally:
             self.tb.close()
-
-    def _searcher_metric(self, metrics: dict[str, float]) -> float:
-        name = self.settings.searcher_metric
-        if name is None:
-            name = "validation_loss" if "validation_loss" in metrics else min(metrics, default="")
-        if name not in metrics:
-            raise TrainyardError(
-                f"searcher.metric {name!r} is not among the validation metrics "
-                f"{sorted(metrics)}; return it from evaluate_batch"
-            )
-        return metrics[name]
 
     # ---------------------------------------------------------------- training
     def _train_until(self, target: int) -> bool:
@@ -339,7 +328,7 @@ class Trainer:
         """Whether `checkpoint_policy` wants a checkpoint after this validation (every rank gets
         the chief's answer); see `ckpt.policy_wants_checkpoint`."""
         policy = self.settings.checkpoint_policy
-        value = self._searcher_metric(metrics) if policy == "best" else math.nan
+        value = self.settings.searcher_value(metrics) if policy == "best" else math.nan
         wanted = ckpt.policy_wants_checkpoint(
             policy, value, [experiment_best, self.best_metric], self.settings.smaller_is_better
         )

@@ -339,3 +339,28 @@ def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
     assert after == before  # nothing changed: best, latest checkpoint, state, error
     assert after.latest_checkpoint is not None and after.best_metric == 0.25
     assert [p.steps for p in points] == [1, 4] and "forged" not in logs
+
+
+def test_a_trial_no_pool_can_hold_any_more_shows_why(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'trainyard.db'}")
+    db.migrate()
+
+    def settings(slots: int) -> MasterSettings:
+        pools = [ResourcePoolSettings(name="default", slots=slots)]
+        return MasterSettings(
+            data_dir=tmp_path, checkpoint_root=tmp_path / "ckpt", resource_pools=pools
+        )
+
+    try:
+        text = config_file(tmp_path, {"mode": "ok"}, resources={"slots_per_trial": 2}).read_text()
+        eid = Master(settings(2), db).create_experiment(text, b"", owner_id=None, activate=False)
+        shrunk = Master(settings(1), db)  # the master came back with a smaller pool
+        shrunk.activate_experiment(eid)
+        shrunk.tick()
+        with db.session(read_only=True) as session:
+            (trial,) = trial_repo.list_trials(session, eid)
+            assert trial.state == "ERRORED"
+            assert trial.error is not None and trial.error.startswith("cannot be scheduled: ")
+            assert "2 slots" in trial.error, trial.error
+    finally:
+        db.dispose()
