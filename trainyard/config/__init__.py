@@ -36,6 +36,7 @@ from trainyard.config._limits import (
     MAX_NAME_CHARS,
     MAX_PLANNED_TRIALS,
     MAX_PREVIEW_TRIALS,
+    MAX_TRIALS_AT_ONCE,
     MAX_YAML_DEPTH,
 )
 from trainyard.config._loading import (
@@ -81,6 +82,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_PLANNED_TRIALS",
     "MAX_PREVIEW_TRIALS",
+    "MAX_TRIALS_AT_ONCE",
     "MAX_YAML_DEPTH",
     "SEARCHER_NAMES",
     "AdaptiveASHASearcherConfig",

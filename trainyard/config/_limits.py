@@ -16,6 +16,7 @@ __all__ = [
     "MAX_PLANNED_TRIALS",
     "MAX_PREVIEW_TRIALS",
     "MAX_RUNGS",
+    "MAX_TRIALS_AT_ONCE",
     "MAX_YAML_DEPTH",
     "MIN_INT",
     "fmt_bytes",
@@ -46,6 +47,10 @@ would need lengths past 2^63 with any divisor >= 2)."""
 
 MAX_PLANNED_TRIALS = 100_000
 """Trials one search may plan (grid points, `max_trials`, PBT's population x rounds)."""
+
+MAX_TRIALS_AT_ONCE = 1_000
+"""Trials a search may create in one step (`max_concurrent_trials`, 0 meaning all of them, or
+PBT's population): the master creates them in one transaction while the request waits."""
 
 MAX_PREVIEW_TRIALS = 20_000
 """Trials a preview may simulate one by one; random, grid and single searches are previewed

@@ -9,6 +9,7 @@ from typing import Any
 
 from trainyard.config import (
     MAX_PLANNED_TRIALS,
+    MAX_TRIALS_AT_ONCE,
     ExperimentConfig,
     load_experiment_config,
     searcher_max_length,
@@ -68,16 +69,37 @@ def planned_trials(config: ExperimentConfig, space: HParamSpace) -> tuple[int, s
 
 
 def check_planned_trials(config: ExperimentConfig, space: HParamSpace) -> None:
-    """`ConfigError` (one line naming the field) for a search over `MAX_PLANNED_TRIALS`."""
+    """`ConfigError` (one line naming the field) for a search over `MAX_PLANNED_TRIALS`, or
+    one that may create more than `MAX_TRIALS_AT_ONCE` trials in one step."""
     planned = planned_trials(config, space)
-    if planned is None or planned[0] <= MAX_PLANNED_TRIALS:
+    if planned is None:
         return
     count, where = planned
+    if count <= MAX_PLANNED_TRIALS:
+        _check_at_once(config, count)
+        return
     what = "the grid has" if where == "hyperparameters" else "the search plans"
     fix = "lower the grid counts" if where == "hyperparameters" else f"lower {where}"
     raise ConfigError(
         f"{where}: {what} {_big(count)} trials; the limit is {MAX_PLANNED_TRIALS:,}: {fix}"
     )
+
+
+def _check_at_once(config: ExperimentConfig, total: int) -> None:
+    s = config.searcher
+    if s.name == "pbt":
+        at_once, where, fix = s.population_size, "searcher.population_size", "lower it"
+    else:
+        concurrent = getattr(s, "max_concurrent_trials", None)
+        if concurrent is None:
+            return
+        at_once, where = min(concurrent or total, total), "searcher.max_concurrent_trials"
+        fix = f"set it (0 means all of them) to at most {MAX_TRIALS_AT_ONCE:,}"
+    if at_once > MAX_TRIALS_AT_ONCE:
+        raise ConfigError(
+            f"{where}: the search may create {at_once:,} trials at once; the limit is "
+            f"{MAX_TRIALS_AT_ONCE:,}: {fix}"
+        )
 
 
 def _axis_bound(p: Any) -> int:

@@ -447,6 +447,13 @@ FIELD_CASES: list[tuple[str, str, Any, str, bool]] = [
         True,
     ),
     (
+        "random_all_at_once",
+        "searcher",
+        {"name": "random", **_LEN, "max_trials": 5000, "max_concurrent_trials": 0},
+        "searcher.max_concurrent_trials: the search may create 5,000 trials at once",
+        True,
+    ),
+    (
         "grid_concurrency",
         "searcher",
         {"name": "grid", **_LEN, "max_concurrent_trials": -1},

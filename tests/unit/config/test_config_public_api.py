@@ -14,6 +14,7 @@ EXPECTED = {
     "MAX_NAME_CHARS",
     "MAX_PLANNED_TRIALS",
     "MAX_PREVIEW_TRIALS",
+    "MAX_TRIALS_AT_ONCE",
     "MAX_YAML_DEPTH",
     "load_config_data",
     "load_config_file",

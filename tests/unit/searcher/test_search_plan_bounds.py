@@ -11,9 +11,14 @@ from typing import Any
 
 import pytest
 
-from trainyard.config import MAX_PLANNED_TRIALS, MAX_PREVIEW_TRIALS, load_config_data
+from trainyard.config import (
+    MAX_PLANNED_TRIALS,
+    MAX_PREVIEW_TRIALS,
+    MAX_TRIALS_AT_ONCE,
+    load_config_data,
+)
 from trainyard.errors import ConfigError
-from trainyard.searcher import make_searcher, preview_search
+from trainyard.searcher import Create, make_searcher, preview_search
 
 LENGTH = {"max_length": {"batches": 10}}
 
@@ -108,3 +113,44 @@ def test_a_halving_preview_past_the_simulation_limit_is_refused() -> None:
         f"searcher.max_trials: preview simulates each of the {MAX_PREVIEW_TRIALS + 1:,} trials "
         f"and stops at {MAX_PREVIEW_TRIALS:,}; lower searcher.max_trials to preview the search"
     )
+
+
+@pytest.mark.parametrize(
+    ("searcher", "line"),
+    [
+        (
+            {"name": "random", "max_trials": 5000, "max_concurrent_trials": 0},
+            "searcher.max_concurrent_trials: the search may create 5,000 trials at once; the "
+            f"limit is {MAX_TRIALS_AT_ONCE:,}: set it (0 means all of them) to at most "
+            f"{MAX_TRIALS_AT_ONCE:,}",
+        ),
+        (
+            {
+                "name": "async_halving",
+                "max_trials": 5000,
+                "num_rungs": 3,
+                "max_concurrent_trials": 2000,
+            },
+            "searcher.max_concurrent_trials: the search may create 2,000 trials at once; the "
+            f"limit is {MAX_TRIALS_AT_ONCE:,}: set it (0 means all of them) to at most "
+            f"{MAX_TRIALS_AT_ONCE:,}",
+        ),
+    ],
+)
+def test_creating_too_many_trials_in_one_step_is_refused(
+    searcher: dict[str, Any], line: str
+) -> None:
+    # The master creates the first trials in one transaction while the request waits.
+    assert refusal(searcher) == line
+
+
+@pytest.mark.parametrize(
+    "searcher",
+    [
+        {"name": "random", "max_trials": MAX_TRIALS_AT_ONCE, "max_concurrent_trials": 0},
+        {"name": "random", "max_trials": 50_000, "max_concurrent_trials": MAX_TRIALS_AT_ONCE},
+    ],
+)
+def test_up_to_the_step_limit_is_fine(searcher: dict[str, Any]) -> None:
+    ops = make_searcher(config(searcher)).initial_operations()
+    assert sum(isinstance(op, Create) for op in ops) == MAX_TRIALS_AT_ONCE
