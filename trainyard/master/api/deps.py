@@ -3,6 +3,9 @@
 Every user route depends on `current_user` (router-level, see `app.py`); every trial route on
 `current_allocation`. Both read the token from `Authorization: Bearer <token>`; `current_user` also
 accepts the cookie `trainyard_token` (set by `POST /api/v1/auth/login`, used by the web UI).
+
+Revocation is immediate: a user token is looked up on every request, and every trial route checks
+that the token's allocation is still live (the allocation cache only maps token -> ids).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
 
 COOKIE_NAME = "trainyard_token"
 _CACHE_SECONDS = 5.0
+_CACHE_MAX = 10_000  # entries; unknown tokens are cached too, so a flood of them cannot grow it
 
 
 @dataclass(frozen=True)
@@ -62,49 +66,46 @@ class ApiContext:
     db: Database
     service: MasterService
     started_at: float = field(default_factory=time.time)
-    _user_cache: dict[str, tuple[float, Identity | None]] = field(default_factory=dict)
     _alloc_cache: dict[str, tuple[float, AllocationIdentity | None]] = field(default_factory=dict)
 
-    def peek_user(self, token: str) -> tuple[bool, Identity | None]:
-        """(True, the user owning `token` or None) if the cache knows; (False, None) if not."""
-        hit = self._user_cache.get(token)
-        if hit is not None and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
-
     def peek_allocation(self, token: str) -> tuple[bool, AllocationIdentity | None]:
-        """Like `peek_user`, for allocation tokens."""
+        """(True, the allocation owning `token` or None) if the cache knows; (False, None) if
+        not."""
         hit = self._alloc_cache.get(token)
         if hit is not None and hit[0] > time.monotonic():
             return True, hit[1]
         return False, None
 
     def user(self, token: str) -> Identity | None:
-        """The user owning `token` (cached a few seconds so hot routes skip the DB)."""
-        hit = self._user_cache.get(token)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+        """The active user owning `token`, read from the database on every call: a revoked
+        token or a deactivated user is refused from the next request on."""
         with self.db.session(read_only=True) as session:
             row = user_for_token(session, token)
-            ident = None if row is None else Identity(row.id, row.username, row.admin)
-        self._user_cache[token] = (time.monotonic() + _CACHE_SECONDS, ident)
-        return ident
+            return None if row is None else Identity(row.id, row.username, row.admin)
 
     def allocation(self, token: str) -> AllocationIdentity | None:
-        """The allocation owning `token` (cached like `user`)."""
+        """The allocation owning `token`, cached a few seconds (the metrics ingest is hot).
+
+        Only the token -> (allocation, trial) mapping is cached, which never changes; whether
+        the allocation is still live is checked by every trial route on each request
+        (`trial_api.require_live`), so an ended allocation's token is refused at once.
+        """
         hit = self._alloc_cache.get(token)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         with self.db.session(read_only=True) as session:
             row = allocation_for_token(session, token)
             ident = None if row is None else AllocationIdentity(row.id, row.trial_id)
+        if len(self._alloc_cache) > _CACHE_MAX:
+            self._alloc_cache.clear()
         self._alloc_cache[token] = (time.monotonic() + _CACHE_SECONDS, ident)
         return ident
 
 
 # The dependencies below are coroutines: FastAPI runs a plain-def dependency in its thread pool,
 # a thread hop per dependency per request that cost the metrics ingest more than its checks.
-# Only a token the cache does not know goes to the thread pool (for its database lookup).
+# Only an allocation token the cache does not know goes to the thread pool for its lookup; user
+# tokens are looked up on every request (user routes are not hot), so revoking one is immediate.
 
 
 async def get_context(request: Request) -> ApiContext:
@@ -116,8 +117,7 @@ Context = Annotated[ApiContext, Depends(get_context)]
 
 
 async def _user(ctx: ApiContext, token: str) -> Identity | None:
-    known, ident = ctx.peek_user(token)
-    return ident if known else await run_in_threadpool(ctx.user, token)
+    return await run_in_threadpool(ctx.user, token)
 
 
 async def _allocation(ctx: ApiContext, token: str) -> AllocationIdentity | None:
