@@ -109,3 +109,34 @@ def test_on_a_master(shared_master: RunningMaster, tmp_path: Path) -> None:
     assert trial.latest_checkpoint is not None
     assert any("validations=3" in line for line in logs), logs[-20:]
     assert not [line for line in logs if "HTTP Request" in line]
+
+
+def test_the_trial_runner_follows_0_37_searcher_operations(tmp_path: Path) -> None:
+    # `determined.launch.torch_distributed --trial trial:RegressionTrial` is translated to this
+    # runner; without max_length the Trainer trains to each operation's length (epochs here)
+    model = ported_model_dir(tmp_path, "trial.py")
+    config = {
+        **CONFIG,
+        "entrypoint": "python3 -m determined.launch.torch_distributed --trial "
+        "trial:RegressionTrial",
+        "searcher": {"name": "single", "metric": "validation_loss", "max_length": {"epochs": 2}},
+        "min_validation_period": {"batches": 4},
+    }
+    path = model / "local.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "TRAINYARD_CONFIG": str(path), "TRAINYARD_RUN_DIR": str(tmp_path / "r")}
+    env.pop("TRAINYARD_MASTER_URL", None)
+    from trainyard.config import load_experiment_config
+
+    argv = load_experiment_config(path).entrypoint.split()
+    assert argv == ["python3", "-m", "trainyard.determined.pytorch.run", "trial:RegressionTrial"]
+    done = subprocess.run(
+        [sys.executable, *argv[1:]], cwd=model, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert [v["steps"] for v in validations(tmp_path / "r")] == [4, 8, 12, 16]
+    events = [
+        json.loads(line) for line in (tmp_path / "r" / "events.jsonl").read_text().splitlines()
+    ]
+    completed = [e for e in events if e["event"] == "completed_operation"]
+    assert [e["length"] for e in completed] == [2]  # one operation of 2 epochs (16 batches)
