@@ -13,7 +13,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
 
 from trainyard.errors import ConfigError, InvalidTransitionError, NotFoundError, TrainyardError
 
@@ -55,6 +55,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_value(request: Request, err: Exception) -> JSONResponse:
         _log.warning("refused value on %s %s", request.method, request.url.path, exc_info=err)
         return JSONResponse({"detail": f"invalid value: {_db_message(err)}"}, status_code=400)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DisconnectionError)
+    async def _database_unavailable(request: Request, err: Exception) -> JSONResponse:
+        # The database restarted, was unreachable or busy: the unit of work did not commit (or
+        # its answer was lost). Trials retry a 503, and their writes are idempotent.
+        _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, err)
+        return JSONResponse(
+            {"detail": "database unavailable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:
