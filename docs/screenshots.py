@@ -1,6 +1,6 @@
 """Save a screenshot of each web UI page into docs/images/.
 
-    .venv/bin/python docs/screenshots.py            # seeded adaptive-ASHA search, in-process master
+    .venv/bin/python docs/screenshots.py            # seeded searches, in-process master
     .venv/bin/python docs/screenshots.py --out /tmp/shots
 
 The master is the real app (`create_app`) on a free port with a store-backed runtime stand-in
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from ui_more_seeds import seed_errored, seed_live_progress, seed_population  # noqa: E402
 from ui_support import CHROMIUM_ARGS, seed_search, serve  # noqa: E402
 
 from trainyard.master.settings import load_master_settings  # noqa: E402
@@ -51,16 +52,32 @@ def main() -> None:
             (t for t in done.trial_ids if done.lengths[t] == done.rungs[-1]),
             default=done.trial_ids[0],
         )
+        errored, failed = seed_errored(served.db)
+        live = seed_live_progress(served.db)
+        population, _ = seed_population(served.db)
         eid = done.experiment_id
         shots = [
             ("experiments", "/ui/experiments", []),
             ("experiment-overview", f"/ui/experiments/{eid}", ["best-curves"]),
+            ("experiment-errored", f"/ui/experiments/{errored.experiment_id}", []),
+            ("experiment-lineage", f"/ui/experiments/{population}", []),
             ("trials", f"/ui/experiments/{eid}/trials", []),
+            ("trials-waiting", f"/ui/experiments/{live.search.experiment_id}/trials", []),
             (
                 "hpo",
                 f"/ui/experiments/{eid}/hpo",
-                ["learning-curves", "importance", "heatmap", "parcoords", "scatter-0"],
+                [
+                    "learning-curves",
+                    "history",
+                    "edf",
+                    "importance",
+                    "heatmap",
+                    "timeline",
+                    "parcoords",
+                    "scatter-0",
+                ],
             ),
+            ("trial-failed", f"/ui/trials/{failed[0]}", ["trial-metrics"]),
             ("trial", f"/ui/trials/{best}", ["trial-metrics"]),
             (
                 "compare",

@@ -74,7 +74,8 @@ const Charts = (() => {
   async function drawMetrics(id, traces, { log = false, smoothing = 0, xTitle = "steps (batches)" } = {}) {
     const families = [...new Set(traces.map((t) => family(t.metric)))];
     const n = Math.max(1, families.length), gap = n > 1 ? 0.08 : 0;
-    const extra = { xaxis: { title: { text: xTitle } }, uirevision: `reader-${log}`, height: Math.max(380, 220 * n) };
+    // The x axis (shared) sits under the bottom subplot, the last family's.
+    const extra = { xaxis: { title: { text: xTitle }, anchor: n > 1 ? `y${n}` : "y" }, uirevision: `reader-${log}`, height: Math.max(380, 220 * n) };
     families.forEach((f, i) => {
       const top = 1 - (i * (1 + gap)) / n, bottom = Math.max(0, 1 - ((i + 1) * (1 + gap)) / n + gap);
       extra[i ? `yaxis${i + 1}` : "yaxis"] = { domain: [bottom, Math.min(1, top)], title: { text: f }, type: log ? "log" : "linear", anchor: "x" };

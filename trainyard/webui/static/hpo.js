@@ -146,7 +146,7 @@
       customdata: trials.map((t) => t.id),
       // Colour is the length trained (ASHA's rung): dark for the longest, never near-white.
       marker: { size: 7, color: trials.map((t) => t.trained_length), colorscale: "Viridis", reversescale: true,
-        showscale: true, line: { width: 0.5, color: "#fff" },
+        showscale: true, line: { width: 0.5, color: "rgba(0,0,0,0.45)" },
         colorbar: { title: { text: `trained (${unit})`, side: "right" }, thickness: 10 } },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
     data.hparams.forEach((_, i) => linkTrials(`scatter-${i}`));
