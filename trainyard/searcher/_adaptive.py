@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trainyard.errors import ConfigError
+from trainyard.errors import ConfigError, TrainyardError
 from trainyard.searcher._asha import AsyncHalving
 from trainyard.searcher._asha_stopping import AsyncHalvingStopping
 from trainyard.searcher._base import Searcher
@@ -136,34 +136,45 @@ class AdaptiveASHA(Searcher):
         check_non_negative("max_concurrent_trials", max_concurrent_trials)
         concurrency = split_concurrency(max_concurrent_trials, divisor, trials)
         seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        space = HParamSpace.of(hparam_space)
         self.sampler: HParamSampler = sampler or UniformSampler()
-        self.brackets: list[HalvingBase] = []
-        for r, n, c, s in zip(rungs, trials, concurrency, seeds.spawn(len(rungs)), strict=True):
-            common: dict[str, Any] = {
-                "max_length": max_length,
-                "max_trials": n,
-                "num_rungs": r,
-                "divisor": divisor,
-                "max_concurrent_trials": c,
-                "smaller_is_better": smaller_is_better,
-                "seed": s,
-                "sampler": self.sampler,
-                "shared_sampler": True,
-            }
-            if stop_once or trial_driven:
-                self.brackets.append(
-                    AsyncHalvingStopping(
-                        space, stop_once=stop_once, trial_driven=trial_driven, **common
-                    )
-                )
-            else:
-                self.brackets.append(AsyncHalving(space, **common))
+        self._settings: dict[str, Any] = {
+            "space": HParamSpace.of(hparam_space),
+            "max_length": max_length,
+            "divisor": divisor,
+            "smaller_is_better": smaller_is_better,
+            "stop_once": stop_once,
+            "trial_driven": trial_driven,
+        }
+        self.plan = [list(b) for b in zip(rungs, trials, concurrency, strict=True)]
+        """[num_rungs, max_trials, max_concurrent_trials] per bracket; kept in the snapshot."""
+        self.brackets = self._build(self.plan, seeds.spawn(len(self.plan)))
         self.owner: list[tuple[int, int]] = []
         self.to_global: list[dict[int, int]] = [{} for _ in self.brackets]
         self.done = [False] * len(self.brackets)
         self.failed = [False] * len(self.brackets)
         self.shut_down = False
+
+    def _build(self, plan: list[list[int]], seeds: Sequence[Any]) -> list[HalvingBase]:
+        s = self._settings
+        brackets: list[HalvingBase] = []
+        for (r, n, c), seed in zip(plan, seeds, strict=True):
+            common: dict[str, Any] = {
+                "max_length": s["max_length"],
+                "max_trials": n,
+                "num_rungs": r,
+                "divisor": s["divisor"],
+                "max_concurrent_trials": c,
+                "smaller_is_better": s["smaller_is_better"],
+                "seed": seed,
+                "sampler": self.sampler,
+                "shared_sampler": True,
+            }
+            if s["stop_once"] or s["trial_driven"]:
+                stopping = {"stop_once": s["stop_once"], "trial_driven": s["trial_driven"]}
+                brackets.append(AsyncHalvingStopping(s["space"], **stopping, **common))
+            else:
+                brackets.append(AsyncHalving(s["space"], **common))
+        return brackets
 
     def initial_operations(self) -> list[Operation]:
         ops: list[Operation] = []
@@ -223,6 +234,7 @@ class AdaptiveASHA(Searcher):
             "done": self.done,
             "failed": self.failed,
             "shut_down": self.shut_down,
+            "plan": self.plan,
             "brackets": [bracket.snapshot() for bracket in self.brackets],
         }
         if self.sampler.learns:
@@ -230,6 +242,18 @@ class AdaptiveASHA(Searcher):
         return data
 
     def restore(self, snapshot: dict[str, Any]) -> None:
+        """Restore a snapshot. The brackets are rebuilt from the snapshot's own plan, so a search
+        continues as it was planned even if the bracket arithmetic changed since."""
+        plan = [[int(x) for x in b] for b in snapshot.get("plan", self.plan)]
+        if len(plan) != len(snapshot["brackets"]):
+            raise TrainyardError(
+                f"adaptive_asha snapshot has {len(snapshot['brackets'])} brackets but its plan "
+                f"{len(plan)}: it was saved by an older Trainyard (before bracket plans were "
+                "kept); finish the experiment with that version or start it again"
+            )
+        if plan != self.plan:
+            self.plan = plan
+            self.brackets = self._build(plan, np.random.SeedSequence(0).spawn(len(plan)))
         self.owner = [(int(b), int(local)) for b, local in snapshot["owner"]]
         self.to_global = [{} for _ in self.brackets]
         for g, (b, local) in enumerate(self.owner, start=1):

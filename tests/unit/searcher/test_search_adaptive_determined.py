@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from trainyard.config import load_experiment_config
+from trainyard.errors import TrainyardError
 from trainyard.searcher import (
     AdaptiveASHA,
     Close,
@@ -183,3 +184,33 @@ def test_preview_config_plans_determined_rungs() -> None:
     preview = preview_search(config)  # what `trainyard preview` prints
     assert [[r.length for r in b.rungs] for b in preview.brackets] == [[58, 234, 937], [234, 937]]
     assert [b.trials for b in preview.brackets] == [12, 4]
+
+
+def test_a_snapshot_keeps_its_bracket_plan() -> None:
+    # A search saved under one plan continues under that plan, whatever the arithmetic (or the
+    # arguments) of the searcher it is restored into.
+    space = {"lr": {"type": "double", "minval": 0.0, "maxval": 1.0}}
+    first = AdaptiveASHA(space, max_length=937, max_trials=16, divisor=4, max_concurrent_trials=4)
+    ops = first.initial_operations()
+    rid = next(op.request_id for op in ops if isinstance(op, Create))
+    first.on_validation_completed(rid, 0.5, 58)
+    snapshot = first.snapshot()
+    assert snapshot["plan"] == [[3, 12, 2], [2, 4, 2]]
+    other = AdaptiveASHA(space, max_length=937, max_trials=100, divisor=4)
+    other.restore(snapshot)
+    assert other.plan == first.plan
+    assert [b.rung_lengths for b in other.brackets] == [[58, 234, 937], [234, 937]]
+    events = [(2, 0.1, 58), (3, 0.2, 58), (4, 0.05, 58), (1, 0.3, 234)]
+    for rid_, metric, length in events:
+        expected = first.on_validation_completed(rid_, metric, length)
+        assert other.on_validation_completed(rid_, metric, length) == expected
+    assert other.snapshot() == first.snapshot()
+
+
+def test_an_old_snapshot_with_another_bracket_count_is_refused_in_one_line() -> None:
+    s = AdaptiveASHA(None, max_length=937, max_trials=16, divisor=4)
+    old = s.snapshot()
+    del old["plan"]
+    old["brackets"] = old["brackets"][:1]
+    with pytest.raises(TrainyardError, match="saved by an older Trainyard"):
+        AdaptiveASHA(None, max_length=937, max_trials=16, divisor=4).restore(old)
