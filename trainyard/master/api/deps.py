@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +31,7 @@ __all__ = [
     "CurrentUser",
     "Identity",
     "UserOrTrial",
+    "check_same_origin",
     "current_allocation",
     "current_user",
     "current_user_or_trial",
@@ -38,6 +40,7 @@ __all__ = [
 
 COOKIE_NAME = "trainyard_token"
 _CACHE_SECONDS = 5.0
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CACHE_MAX = 10_000  # entries; unknown tokens are cached too, so a flood of them cannot grow it
 
 
@@ -133,13 +136,45 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def check_same_origin(request: Request, settings: MasterSettings) -> None:
+    """403 unless a cookie-signed-in request that changes something comes from the master's own
+    pages: its `Origin` (or, without one, its `Referer`) must be this server (the `Host` the
+    browser used, or `settings.url`). Browsers send `Origin` on every POST/PUT/PATCH/DELETE and a
+    page on another site cannot forge it, so a cross-site form or script cannot act with the
+    user's cookie. Bearer-token requests never reach this check."""
+    if request.method in _SAFE_METHODS:
+        return
+    claimed = request.headers.get("origin") or request.headers.get("referer") or ""
+    origin = _origin_of(claimed)
+    host = request.headers.get("host", "").lower()
+    allowed = {f"{request.url.scheme}://{host}", _origin_of(settings.url)}
+    if origin is None or origin not in allowed:
+        shown = claimed[:100] or "none"
+        raise HTTPException(
+            403,
+            f"cross-origin request refused: a {request.method} signed in by cookie must come "
+            f"from this master's pages (Origin {shown!r}); scripts send Authorization: Bearer",
+        )
+
+
 async def current_user(request: Request, ctx: Context) -> Identity:
-    """The signed-in user; 401 without a valid user token, 403 for an allocation token."""
-    token = _bearer(request) or request.cookies.get(COOKIE_NAME)
+    """The signed-in user; 401 without a valid user token, 403 for an allocation token or a
+    cookie-signed-in change from another origin (`check_same_origin`)."""
+    bearer = _bearer(request)
+    token = bearer or request.cookies.get(COOKIE_NAME)
     if not token:
         raise HTTPException(
             401, "not signed in: pass Authorization: Bearer <token> (see <data_dir>/admin_token)"
         )
+    if bearer is None:
+        check_same_origin(request, ctx.settings)
     ident = await _user(ctx, token)
     if ident is not None:
         return ident
