@@ -155,3 +155,15 @@ def test_off_cluster_without_a_config_is_none_like_determined(
         assert det.get_cluster_info() is None  # scripts pick their own local settings then
     finally:
         _info._read.cache_clear()
+
+
+def test_samplers_and_type_names_the_examples_use() -> None:
+    def train_batch(batch: pytorch.TorchData) -> None: ...  # evaluated at definition time
+
+    batches = [[0, 1], [2, 3], [4, 5]]
+    shard = pytorch.samplers.DistributedBatchSampler(batches, 2, 1)
+    assert list(shard) == [[2, 3]] and len(shard) == 1
+    assert list(pytorch.samplers.SkipBatchSampler(batches, 2)) == [[4, 5]]
+    endless = iter(pytorch.samplers.RepeatBatchSampler(batches))
+    assert [next(endless) for _ in range(4)] == [*batches, [0, 1]]
+    assert callable(train_batch)
