@@ -86,7 +86,7 @@ class Client:
     def create_experiment(
         self,
         config: ConfigArg | None = None,
-        model_dir: Path | None = None,
+        model_dir: str | Path | None = None,
         *,
         config_text: str | None = None,
         activate: bool = True,

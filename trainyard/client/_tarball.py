@@ -23,13 +23,13 @@ DETERMINED_IGNORE_FILE = ".detignore"
 _ALWAYS_IGNORED = ("__pycache__/", ".git/", "*.pyc")
 
 
-def pack_model_dir(model_dir: Path, *, limit_bytes: int | None = None) -> bytes:
+def pack_model_dir(model_dir: str | Path, *, limit_bytes: int | None = None) -> bytes:
     """The `.tar.gz` bytes of `model_dir` (members relative to it), ignore rules applied.
 
     Raises `ConfigError` if `model_dir` is not a directory, and `ModelDirTooLargeError` when the
     tarball is over `limit_bytes` (None: no client-side check; the master checks again).
     """
-    root = model_dir.expanduser()
+    root = Path(model_dir).expanduser()
     if not root.is_dir():
         raise ConfigError(f"model directory {model_dir} does not exist or is not a directory")
     patterns = [*_ALWAYS_IGNORED, *_read_ignore_file(root / IGNORE_FILE)]

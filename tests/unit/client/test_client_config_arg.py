@@ -3,6 +3,8 @@ YAML text only through `config_text` (issue 11: a str path used to be read by th
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,11 @@ def test_a_file_it_cannot_use_is_one_line_naming_it(
         config_as_text(str(path), None)
     (line,) = str(caught.value).splitlines()
     assert line.startswith(f"{path}: ") and words in line
+
+
+def test_a_model_dir_may_be_a_str(tmp_path: Path) -> None:
+    from trainyard.client._tarball import pack_model_dir
+
+    (tmp_path / "train.py").write_text("print(1)\n")
+    with tarfile.open(fileobj=io.BytesIO(pack_model_dir(str(tmp_path))), mode="r:gz") as tar:
+        assert tar.getnames() == ["train.py"]
