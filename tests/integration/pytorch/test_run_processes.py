@@ -22,6 +22,7 @@ RESUME_CONFIG = {
     "batches": 24,
     "min_validation_period": {"batches": 4},
     "min_checkpoint_period": {"batches": 6},
+    "checkpoint_policy": "none",  # checkpoints only every 6 batches (best would add 4 and 8)
 }
 
 
