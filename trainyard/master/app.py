@@ -30,6 +30,7 @@ from trainyard.master.api import (
     trials,
     users,
 )
+from trainyard.master.api._body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, MiB
 from trainyard.master.api._openapi import install_openapi
 from trainyard.master.api._prom import install_metrics
 from trainyard.master.api._service import MasterService
@@ -92,6 +93,13 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=DEFAULT_MAX_BODY_BYTES,
+        # The upload: the model directory's limit (checked with its own message by the route)
+        # plus room for the config (at most 1 MB) and the multipart framing.
+        limits={("POST", f"{API_PREFIX}/experiments"): settings.max_model_dir_bytes + 2 * MiB},
+    )
     install_metrics(app, lambda: _ctx(app).db)
 
     user_api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(current_user)])

@@ -14,7 +14,7 @@ to each operation, the error statuses its shape allows, each with the one error 
 | 401 | a public route that reads a body (`POST /auth/login`: an unknown token) |
 | 404 | a route with a path parameter, or a query parameter naming ids (`trial_ids`) |
 | 409 | a mutating route (POST/PUT/PATCH/DELETE) on an object named in its path |
-| 413 | a route that reads a body (`_limits.py`: the request size limit) |
+| 413 | a route that reads a body (`_body_limit.py`: the request size limit) |
 
 `tests/integration/api/test_api_openapi_statuses.py` checks that the statuses the API is seen
 answering are declared; `test_schemathesis*.py` checks every response against the spec.
