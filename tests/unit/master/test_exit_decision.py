@@ -119,6 +119,19 @@ def test_early_exits_person_kills_and_stopping_experiments() -> None:
     assert decide_exit(replace(DONE, trial_state=TrialState.COMPLETED)).outcome is Outcome.IGNORE
 
 
+def test_a_failure_says_why_in_one_line() -> None:
+    crash = replace(RUNNING, code=2, last_output="python3: can't open file 'missing.py'")
+    assert decide_exit(crash).reason == "exited with code 2: python3: can't open file 'missing.py'"
+    killed = replace(crash, code=137)  # a kill's last output line is not its cause
+    assert decide_exit(killed).reason == "was killed by SIGKILL (exit 137; out of memory?)"
+    unstarted = decide_exit(replace(crash, code=127, start_error="no such interpreter"))
+    assert unstarted.reason == "could not start: no such interpreter"
+    redo = replace(DONE, code=127, checkpoint_covers_work=False, start_error="no such interpreter")
+    assert decide_exit(redo).reason == (
+        "could not start: no such interpreter before its final checkpoint was registered"
+    )
+
+
 def test_describe_exit_names_signals() -> None:
     assert describe_exit(137) == "was killed by SIGKILL (exit 137; out of memory?)"
     assert describe_exit(-9) == "was killed by SIGKILL (exit -9; out of memory?)"

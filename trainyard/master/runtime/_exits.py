@@ -162,8 +162,8 @@ def decide_exit(f: ExitFacts) -> ExitDecision:
             return ExitDecision(Outcome.COMPLETE, TrialState.COMPLETED)
         if f.code is None:
             return ExitDecision(Outcome.REQUEUE, requeue, redo_final_checkpoint=True)
-        why = f"{describe_exit(f.code)} before its final checkpoint was registered"
-        return _failure(f, why, requeue, redo=True)
+        what = f"could not start: {f.start_error}" if f.start_error else describe_exit(f.code)
+        return _failure(f, f"{what} before its final checkpoint was registered", requeue, redo=True)
     if f.preempt_reason in _ASKED_TO_STOP or f.code is None:
         return ExitDecision(Outcome.REQUEUE, requeue)
     if f.code == 0 and f.script_decides_length:
