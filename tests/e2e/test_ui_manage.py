@@ -156,12 +156,14 @@ def test_fork_with_the_brushed_sub_space(page: Page, seeded_ui: SeededUI) -> Non
 
     url = f"{seeded_ui.url}/api/v1/webui/experiments/{eid}/subspace"
     ranges = {"lr": [1e-3, 1e-2], "optimizer": ["adam"], "layers": [1.5, 3.2]}
-    narrowed = yaml.safe_load(page.request.post(url, data={"ranges": ranges}).json()["config"])
+    origin = {"Origin": seeded_ui.url}  # as the page's own fetch sends it (a same-site POST)
+    answer = page.request.post(url, data={"ranges": ranges}, headers=origin)
+    narrowed = yaml.safe_load(answer.json()["config"])
     hp = narrowed["hyperparameters"]
     assert (hp["lr"]["minval"], hp["lr"]["maxval"]) == (-3, -2)  # log: exponents
     assert hp["optimizer"]["vals"] == ["adam"]
     assert (hp["layers"]["minval"], hp["layers"]["maxval"]) == (2, 3)
-    bad = page.request.post(url, data={"ranges": {"nope": [0, 1]}})
+    bad = page.request.post(url, data={"ranges": {"nope": [0, 1]}}, headers=origin)
     assert bad.status == 400 and "'nope' is not a searched hyperparameter" in bad.json()["detail"]
 
 
