@@ -178,3 +178,20 @@ def test_a_population_search_shows_its_family_tree(page: Page, seeded_ui: Seeded
     page.goto(f"{seeded_ui.url}/ui/experiments/{seeded_ui.done.experiment_id}")
     page.wait_for_selector("body[data-polling='0']")
     assert page.is_hidden("#lineage-card")  # no trial has a parent: no tree
+
+
+def test_continue_the_selected_top_trials(page: Page, seeded_ui: SeededUI) -> None:
+    search = seed_search(
+        seeded_ui.served.db, name="to-continue", n_trials=3, running=1, with_extras=False
+    )
+    done, running = search.trial_ids[:2], search.trial_ids[2]
+    page.on("dialog", lambda d: d.accept())
+    page.goto(f"{seeded_ui.url}/ui/experiments/{search.experiment_id}/trials?sort=best_metric")
+    page.wait_for_selector("#trials-table[data-loaded]")
+    for tid in [*done, running]:
+        page.check(f"input[data-trial='{tid}']")
+    page.click("#continue-selected")
+    page.wait_for_selector("#continue-error li")
+    assert page.locator("#continue-result a").count() == 2
+    (error,) = page.locator("#continue-error li").all_inner_texts()
+    assert error.startswith(f"trial {running}: cannot continue trial {running}")

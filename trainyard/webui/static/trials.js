@@ -63,6 +63,7 @@
     const box = h("input", { type: "checkbox", "data-trial": r.id, checked: selected.has(r.id), onchange: (ev) => {
       if (ev.target.checked) selected.add(r.id); else selected.delete(r.id);
       field("compare-selected").disabled = selected.size < 1;
+      field("continue-selected").disabled = selected.size < 1;
     } });
     return h("tr", { "data-id": r.id }, h("td", {}, box), ...cols.map(([, , cell]) => h("td", {}, cell(r))));
   }
@@ -104,6 +105,21 @@
 
   field("compare-selected").addEventListener("click", () => {
     location.href = "/ui/compare?trials=" + [...selected].join(",");
+  });
+  // Continue the selected trials (e.g. the top N after sorting by best) from their latest
+  // checkpoints: one confirmation, then each in turn; each refusal listed with its trial.
+  field("continue-selected").addEventListener("click", async () => {
+    const ids = [...selected].sort((a, b) => a - b);
+    if (!confirm(`Continue ${ids.length} trial${ids.length === 1 ? "" : "s"} (${ids.join(", ")}) from their latest checkpoints?`)) return;
+    const done = [], errors = [];
+    for (const tid of ids) {
+      try {
+        const r = await api(`/trials/${tid}/continue`, { method: "POST", json: {} });
+        done.push(h("span", {}, `trial ${tid} → `, h("a", { href: `/ui/trials/${r.trial_id}` }, `trial ${r.trial_id}`), " "));
+      } catch (err) { errors.push(h("li", {}, `trial ${tid}: ${err.message}`)); }
+    }
+    field("continue-result").replaceChildren(...(done.length ? ["Continued: ", ...done] : []));
+    field("continue-error").replaceChildren(...errors);
   });
   const again = debounce(() => { view.offset = 0; load(); }, 300);
   field("f-state").addEventListener("change", again);
