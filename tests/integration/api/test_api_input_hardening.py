@@ -17,6 +17,9 @@ import yaml
 from master_process import start_master, stop_master
 from postgres_schema import fresh_postgres_database
 
+from trainyard.client import Client
+from trainyard.errors import ConfigError
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "corpus"))
 from live_master import LiveMaster, live_master
 
@@ -97,27 +100,29 @@ def test_preview_never_reads_a_path_given_as_config(master: LiveMaster, secret_f
         assert "master-side-secret" not in response.json()["detail"]
 
 
-def test_the_sdk_reads_a_str_path_itself(
-    master: LiveMaster, secret_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The master's working directory holds a const.yaml of its own (`secret_file`); the SDK
-    # must send the text of the const.yaml in *its* working directory.
-    mine = tmp_path / "elsewhere"
+def test_the_sdk_reads_a_str_path_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A master process whose working directory holds a const.yaml of its own; the SDK, in
+    # another directory, must send the text of *its* const.yaml, never the name.
+    master_cwd, mine = tmp_path / "master-cwd", tmp_path / "elsewhere"
+    master_cwd.mkdir()
     mine.mkdir()
+    (master_cwd / "const.yaml").write_text(SECRET)
     (mine / "const.yaml").write_text(yaml.safe_dump({**VALID, "name": "local-file"}))
+    monkeypatch.chdir(master_cwd)
+    running = start_master(tmp_path / "master")
     monkeypatch.chdir(mine)
-    exp = master.client.create_experiment("const.yaml", activate=False)
-    assert exp.name == "local-file"
-    assert master.client.create_experiment(Path("const.yaml"), activate=False).name == "local-file"
-    forked = master.client.fork_experiment(exp.id, "const.yaml")
-    assert master.client.get_experiment(forked.id).name == "local-file"
-    master.client.kill_experiment(forked.id)  # a fork starts active; leave the master idle
-    master.client.wait_experiment(forked.id, interval=0.1, timeout=60)
+    try:
+        with Client(running.url, running.token) as client:
+            exp = client.create_experiment("const.yaml", activate=False)
+            assert exp.name == "local-file"
+            assert client.create_experiment(Path("const.yaml"), activate=False).name == "local-file"
+            forked = client.fork_experiment(exp.id, "const.yaml")
+            assert client.get_experiment(forked.id).name == "local-file"
+    finally:
+        stop_master(running)
 
 
 def test_the_sdk_takes_yaml_text_only_when_asked(master: LiveMaster) -> None:
-    from trainyard.errors import ConfigError
-
     text = yaml.safe_dump({**VALID, "name": "from-text"})
     assert master.client.create_experiment(config_text=text, activate=False).name == "from-text"
     assert master.client.create_experiment({**VALID, "name": "d"}, activate=False).name == "d"
