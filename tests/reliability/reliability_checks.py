@@ -231,61 +231,95 @@ def _check_storage(
             verdict.add(check, problem)
 
 
-def _storage_problems(master: CrashableMaster, experiment_id: int) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {"checkpoints": [], "orphans": []}
-    root = master.checkpoint_root
-    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name != ".staging"}
-    staging = root / ".staging"
-    leftovers = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
+@dataclass(frozen=True)
+class _Stored:
+    """What the DB holds that storage and the data dir must agree with."""
+
+    active: dict[str, int]
+    """ACTIVE checkpoint uuid -> steps_completed."""
+    allocations: dict[str, str]
+    trials: list[tuple[int, int, str | None]]
+    """(id, completed_length, latest checkpoint uuid) of the experiment's trials."""
+    events: dict[int, str]
+    """Trial id -> its exit events, for the messages."""
+
+
+def _read_db(master: CrashableMaster, experiment_id: int) -> _Stored:
     db = master.db()
     try:
         with db.session(read_only=True) as session:
-            active = {
-                row.uuid: row
-                for row in session.query(Checkpoint).filter(Checkpoint.state == "ACTIVE").all()
-            }
-            live = session.query(Allocation).filter(Allocation.state != "TERMINATED").all()
-            allocations = {a.id: a.state for a in session.query(Allocation).all()}
+            checkpoints = session.query(Checkpoint).filter(Checkpoint.state == "ACTIVE").all()
             rows = session.query(TrialRow).filter(TrialRow.experiment_id == experiment_id).all()
-            trial_rows = [(t.id, t.completed_length, t.latest_checkpoint_uuid) for t in rows]
             events: dict[int, list[str]] = {}
             query = session.query(TrialEvent).filter(TrialEvent.trial_id.in_([t.id for t in rows]))
             for event in query.order_by(TrialEvent.id).all():
                 events.setdefault(event.trial_id, []).append(
                     f"{event.kind}({event.exit_code},{event.reason or '-'})"
                 )
+            return _Stored(
+                active={c.uuid: c.steps_completed for c in checkpoints},
+                allocations={a.id: a.state for a in session.query(Allocation).all()},
+                trials=[(t.id, t.completed_length, t.latest_checkpoint_uuid) for t in rows],
+                events={tid: " ".join(found) for tid, found in events.items()},
+            )
     finally:
         db.dispose()
-    unregistered = sorted(on_disk - set(active))
+
+
+def _storage_problems(master: CrashableMaster, experiment_id: int) -> dict[str, list[str]]:
+    stored = _read_db(master, experiment_id)
+    return {
+        "orphans": _orphans(master, stored),
+        "checkpoints": _latest_checkpoints(master, stored),
+    }
+
+
+def _orphans(master: CrashableMaster, stored: _Stored) -> list[str]:
+    """Checkpoint dirs, staged writes, work dirs and allocations nothing accounts for."""
+    found = []
+    root = master.checkpoint_root
+    on_disk = {p.name for p in root.iterdir() if p.is_dir() and p.name != ".staging"}
+    unregistered = sorted(on_disk - set(stored.active))
     if unregistered:
-        found["orphans"].append(f"checkpoint dirs with no ACTIVE row: {unregistered}")
+        found.append(f"checkpoint dirs with no ACTIVE row: {unregistered}")
+    staging = root / ".staging"
+    leftovers = sorted(p.name for p in staging.iterdir()) if staging.exists() else []
     if leftovers:
-        found["orphans"].append(f"half-written checkpoints left in .staging: {leftovers}")
-    missing = sorted(set(active) - on_disk)
-    if missing:
-        found["checkpoints"].append(f"ACTIVE checkpoint rows with no files: {missing}")
+        found.append(f"half-written checkpoints left in .staging: {leftovers}")
+    live = sorted((a, s) for a, s in stored.allocations.items() if s != "TERMINATED")
     if live:
-        found["orphans"].append(f"allocations not TERMINATED: {[(a.id, a.state) for a in live]}")
+        found.append(f"allocations not TERMINATED: {live}")
     work = master.data_dir / "work"
     dirs = sorted(str(p.relative_to(work)) for p in work.glob("*/*")) if work.exists() else []
-    stale = [d for d in dirs if allocations.get(d.split("/", 1)[1], "TERMINATED") == "TERMINATED"]
-    if stale:
-        found["orphans"].append(f"work dirs of ended allocations: {stale}")
-    for trial_id, completed, latest in trial_rows:
-        row = active.get(latest) if latest else None
-        history = " ".join(events.get(trial_id, [])) or "none"
-        if row is None:
-            found["checkpoints"].append(
+    ended = [
+        d for d in dirs if stored.allocations.get(d.split("/", 1)[1], "TERMINATED") == "TERMINATED"
+    ]
+    if ended:
+        found.append(f"work dirs of ended allocations: {ended}")
+    return found
+
+
+def _latest_checkpoints(master: CrashableMaster, stored: _Stored) -> list[str]:
+    """Every ACTIVE row has files; each trial's latest checkpoint holds its final length."""
+    found = []
+    root = master.checkpoint_root
+    missing = sorted(uuid for uuid in stored.active if not (root / uuid).is_dir())
+    if missing:
+        found.append(f"ACTIVE checkpoint rows with no files: {missing}")
+    for trial_id, completed, latest in stored.trials:
+        history = stored.events.get(trial_id, "none")
+        if latest is None or latest not in stored.active:
+            found.append(
                 f"trial {trial_id} (trained to {completed}) has no ACTIVE latest checkpoint "
                 f"[events: {history}]"
             )
             continue
-        state = root / row.uuid / "state.txt"
-        stored = state.read_text() if state.exists() else "(missing)"
-        if row.steps_completed != completed or stored != str(completed):
-            found["checkpoints"].append(
+        state = root / latest / "state.txt"
+        held = state.read_text() if state.exists() else "(missing)"
+        if stored.active[latest] != completed or held != str(completed):
+            found.append(
                 f"trial {trial_id} trained to {completed} but its latest checkpoint "
-                f"{row.uuid} holds {row.steps_completed} steps (state.txt: {stored}) "
+                f"{latest} holds {stored.active[latest]} steps (state.txt: {held}) "
                 f"[events: {history}]"
             )
     return found

@@ -97,7 +97,6 @@ def run_campaign(
         master, rng, make_plan(rng, trial_kills=trial_kills, master_kills=master_kills)
     )
     model_dir = write_model_dir(root)
-    experiment_seed = seed % (2**31)
     baseline: list[Decision] | None = None
     for number in range(max_rounds + 1):
         before = len(injector.delivered)
@@ -110,33 +109,22 @@ def run_campaign(
                 truth_dir=truth,
                 max_trials=shape.max_trials,
                 max_length=shape.max_length,
-                seed=experiment_seed,
+                seed=seed % (2**31),
                 step_sleep=shape.step_sleep,
                 checkpoint_sleep=shape.checkpoint_sleep,
                 name=f"reliability-{backend}-{number}",
             )
         )
-        with master.client() as client:
-            experiment_id = client.create_experiment(config, model_dir).id
-
-        def ended(eid: int = experiment_id) -> bool:
-            with master.client() as client:
-                return bool(client.get_experiment(eid).is_terminal)
-
-        if number > 0:
-            injector.run_round(number, truth, ended)
-        finished = _wait_end(ended)
-        verdict = check_experiment(master, experiment_id, truth, baseline)
-        if not finished:
-            verdict.add("completed", f"experiment {experiment_id} did not end in {_END_TIMEOUT_S}s")
-        seconds = time.monotonic() - started
-        campaign.rounds.append(
-            Round(number, experiment_id, verdict, seconds, len(injector.delivered) - before)
+        finished, verdict, experiment_id = _run_round(
+            master, config, model_dir, injector if number > 0 else None, number, truth, baseline
         )
+        faults = len(injector.delivered) - before
+        seconds = time.monotonic() - started
+        campaign.rounds.append(Round(number, experiment_id, verdict, seconds, faults))
+        outcome = "ok" if verdict.ok else "FAILED " + ",".join(verdict.failed())
         print(
-            f"reliability: {backend} round {number} experiment {experiment_id} "
-            f"{'ok' if verdict.ok else 'FAILED ' + ','.join(verdict.failed())} "
-            f"faults={len(injector.delivered) - before} in {seconds:.1f}s",
+            f"reliability: {backend} round {number} experiment {experiment_id} {outcome} "
+            f"faults={faults} in {seconds:.1f}s",
             flush=True,
         )
         if number == 0:
@@ -152,6 +140,33 @@ def run_campaign(
         for d in injector.delivered
     ]
     return campaign
+
+
+def _run_round(
+    master: CrashableMaster,
+    config: Path,
+    model_dir: Path,
+    injector: Injector | None,
+    number: int,
+    truth: Path,
+    baseline: list[Decision] | None,
+) -> tuple[bool, Verdict, int]:
+    """Create the experiment, inject faults while it runs, wait for its end, check it.
+    Returns (whether it ended, the verdict, the experiment id)."""
+    with master.client() as client:
+        experiment_id = client.create_experiment(config, model_dir).id
+
+    def ended() -> bool:
+        with master.client() as client:
+            return bool(client.get_experiment(experiment_id).is_terminal)
+
+    if injector is not None:
+        injector.run_round(number, truth, ended)
+    finished = _wait_end(ended)
+    verdict = check_experiment(master, experiment_id, truth, baseline)
+    if not finished:
+        verdict.add("completed", f"experiment {experiment_id} did not end in {_END_TIMEOUT_S}s")
+    return finished, verdict, experiment_id
 
 
 def _wait_end(ended: Callable[[], bool]) -> bool:
