@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from ui_more_seeds import LiveProgress, seed_errored, seed_live_progress, seed_one_hparam
 from ui_support import SeededSearch, SeededUI, chart
 
-from trainyard.master.db import Metric
+from trainyard.master.db import Metric, Trial
 
 pytestmark = pytest.mark.e2e
 
@@ -274,3 +274,32 @@ def test_history_top_n_and_a_click_opens_the_trial(page: Page, seeds: Seeds) -> 
     assert dot is not None
     page.mouse.click(dot["x"] + dot["width"] / 2, dot["y"] + dot["height"] / 2)
     page.wait_for_url(lambda u: f"/ui/trials/{scatter['customdata'][-1]}" in u)
+
+
+def test_brushing_parallel_coordinates_dims_the_other_trials_in_the_scatters(
+    page: Page, seeds: Seeds
+) -> None:
+    search = seeds.ui.done
+    page.goto(f"{seeds.ui.url}/ui/experiments/{search.experiment_id}/hpo")
+    chart(page, "parcoords")
+    box = page.locator("#parcoords .axis-brush rect.background").first.bounding_box()  # dropout
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    lo, hi = page.evaluate(
+        "document.getElementById('parcoords').data[0].dimensions[0].constraintrange"
+    )
+    with seeds.ui.served.db.session(read_only=True) as session:
+        rows = session.query(Trial).filter(Trial.experiment_id == search.experiment_id)
+        inside = {t.id for t in rows if lo <= t.hparams["dropout"] <= hi}
+    page.locator("#scatters").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "Array.isArray(document.getElementById('scatter-0')?.data?.[0]?.marker?.opacity)"
+    )
+    (scatter,) = chart(page, "scatter-0")
+    pairs = zip(scatter["customdata"], scatter["marker"]["opacity"], strict=True)
+    lit = {tid for tid, o in pairs if o == 1}
+    assert lit == inside and 0 < len(inside) < len(search.trial_ids)

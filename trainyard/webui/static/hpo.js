@@ -122,9 +122,27 @@
     const ys = trials.map((t) => t.metric);
     dims.push({ label: metric, values: ys });
     await Charts.draw("parcoords", [{
-      type: "parcoords", dimensions: dims,
+      type: "parcoords", dimensions: dims, customdata: trials.map((t) => t.id),
       line: { color: ys, colorscale: "Viridis", reversescale: data.smaller_is_better, showscale: true },
     }], { margin: { l: 60, r: 60, t: 40, b: 20 } });
+    const el = field("parcoords");
+    if (!el.dataset.linked && el.on) {  // brushing here dims the other trials in the scatters
+      el.dataset.linked = "1";
+      el.on("plotly_restyle", () => { brushed = brushedIds(); drawWhenNear(field("scatters"), drawScatters); });
+    }
+    brushed = brushedIds();
+  }
+
+  // Trials inside every brushed range of the parallel coordinates (null: nothing brushed).
+  let brushed = null;
+  function brushedIds() {
+    const el = field("parcoords");
+    const trace = el.data && el.data[0];
+    if (!trace) return null;
+    const ranges = trace.dimensions.map((d) => d.constraintrange).map((c) => (!c || !c.length ? null : Array.isArray(c[0]) ? c : [c]));
+    if (ranges.every((r) => r === null)) return null;
+    const inside = (v, rs) => rs.some(([lo, hi]) => v >= lo && v <= hi);
+    return new Set(trace.customdata.filter((_, k) => trace.dimensions.every((d, j) => ranges[j] === null || inside(d.values[k], ranges[j]))));
   }
 
   // Worst first, so the best trials are drawn last: on top of the crowd, never hidden by it.
@@ -146,6 +164,7 @@
       customdata: trials.map((t) => t.id),
       // Colour is the length trained (ASHA's rung): dark for the longest, never near-white.
       marker: { size: 7, color: trials.map((t) => t.trained_length), colorscale: "Viridis", reversescale: true,
+        opacity: brushed ? trials.map((t) => (brushed.has(t.id) ? 1 : 0.12)) : 1,
         showscale: true, line: { width: 0.5, color: "rgba(0,0,0,0.45)" },
         colorbar: { title: { text: `trained (${unit})`, side: "right" }, thickness: 10 } },
     }], { xaxis: { title: { text: hp.name }, type: log(hp) ? "log" : undefined }, yaxis: { title: { text: metric } } })));
