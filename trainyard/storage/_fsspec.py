@@ -20,6 +20,7 @@ from trainyard.storage._manifest import (
     dump_labels,
     dump_manifest,
     local_opener,
+    manifest_labels,
     merge_shards,
     parse_labels,
     parse_manifest,
@@ -81,8 +82,12 @@ class FsspecStorage(CheckpointStorage):
                 self._fs.makedirs(self._path(uid), exist_ok=True)
                 self._fs.pipe_file(self._path(uid, LABELS_NAME), dump_labels(self.labels))
             self._put_files(work, uid, entries)
-            name = MANIFEST_NAME if shard_rank is None else shard_manifest_name(shard_rank)
-            self._fs.pipe_file(self._path(uid, name), dump_manifest(entries))
+            if shard_rank is None:
+                self._write_manifest(uid, entries)
+            else:
+                self._fs.pipe_file(
+                    self._path(uid, shard_manifest_name(shard_rank)), dump_manifest(entries)
+                )
         except OSError as err:
             full = no_space_error(uid, self.url, err)
             if full is None:
@@ -97,6 +102,20 @@ class FsspecStorage(CheckpointStorage):
             self._fs.makedirs(remote.rsplit("/", 1)[0], exist_ok=True)
             self._fs.put_file(str(work / rel), remote)
 
+    def _write_manifest(self, uid: str, entries: dict[str, FileEntry]) -> None:
+        """Commit: the manifest, carrying the writer's labels; then the staged labels go."""
+        labels = self._staged_labels(uid)
+        self._fs.pipe_file(self._path(uid, MANIFEST_NAME), dump_manifest(entries, labels))
+        if labels:
+            with contextlib.suppress(FileNotFoundError, OSError):
+                self._fs.rm_file(self._path(uid, LABELS_NAME))
+
+    def _staged_labels(self, uid: str) -> dict[str, str]:
+        try:
+            return parse_labels(self._fs.cat_file(self._path(uid, LABELS_NAME)))
+        except (FileNotFoundError, OSError):
+            return {}
+
     def commit_shards(self, uuid: str, ranks: int) -> dict[str, int]:
         shards = []
         for rank in range(ranks):
@@ -105,7 +124,7 @@ class FsspecStorage(CheckpointStorage):
                 raise CheckpointError(f"checkpoint {uuid}: rank {rank} did not write its shard")
             shards.append(parse_manifest(uuid, self._fs.cat_file(path), shard_manifest_name(rank)))
         entries = merge_shards(uuid, shards)
-        self._fs.pipe_file(self._path(uuid, MANIFEST_NAME), dump_manifest(entries))
+        self._write_manifest(uuid, entries)
         for rank in range(ranks):
             self._fs.rm_file(self._path(uuid, shard_manifest_name(rank)))
         return {rel: e.size for rel, e in entries.items()}
@@ -157,9 +176,9 @@ class FsspecStorage(CheckpointStorage):
 
     def read_labels(self, uuid: str) -> dict[str, str]:
         try:
-            return parse_labels(self._fs.cat_file(self._path(uuid, LABELS_NAME)))
+            return manifest_labels(self._fs.cat_file(self._path(uuid, MANIFEST_NAME)))
         except (FileNotFoundError, OSError):
-            return {}
+            return self._staged_labels(uuid)
 
     def list_checkpoints(self) -> list[str]:
         if not self._fs.exists(self._root):

@@ -20,7 +20,8 @@ from trainyard.errors import CheckpointError
 
 MANIFEST_NAME = "MANIFEST.json"
 LABELS_NAME = "MANIFEST.labels.json"
-"""Who wrote the checkpoint (`CheckpointStorage.labels`); never part of the checkpoint's files."""
+"""Who is writing an uncommitted checkpoint (`CheckpointStorage.labels`); on commit the labels
+move into `MANIFEST.json` and this file goes. Never one of the checkpoint's files."""
 _SHARD_RE = re.compile(r"^MANIFEST\.shard-(\d+)\.json$")
 _UUID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _CHUNK = 1 << 20
@@ -83,10 +84,24 @@ def build_manifest(root: Path) -> dict[str, FileEntry]:
     return entries
 
 
-def dump_manifest(entries: dict[str, FileEntry]) -> bytes:
-    """The manifest file's bytes: `{"version": 1, "files": {relpath: {"size", "sha256"}}}`."""
+def dump_manifest(entries: dict[str, FileEntry], labels: Mapping[str, str] | None = None) -> bytes:
+    """The manifest file's bytes: `{"version": 1, "files": {relpath: {"size", "sha256"}}}`,
+    plus `"labels"` (who wrote the checkpoint) when given."""
     files = {rel: {"size": e.size, "sha256": e.sha256} for rel, e in sorted(entries.items())}
-    return json.dumps({"version": 1, "files": files}, indent=1).encode()
+    doc: dict[str, Any] = {"version": 1, "files": files}
+    if labels:
+        doc["labels"] = {str(k): str(v) for k, v in sorted(labels.items())}
+    return json.dumps(doc, indent=1).encode()
+
+
+def manifest_labels(raw: bytes | None) -> dict[str, str]:
+    """The `"labels"` of manifest bytes; {} when absent or unreadable."""
+    try:
+        doc: Any = json.loads(raw or b"")
+    except ValueError:
+        return {}
+    labels = doc.get("labels") if isinstance(doc, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def parse_manifest(uuid: str, raw: bytes, name: str = MANIFEST_NAME) -> dict[str, FileEntry]:

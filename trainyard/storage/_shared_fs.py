@@ -21,6 +21,7 @@ from trainyard.storage._manifest import (
     dump_labels,
     dump_manifest,
     local_opener,
+    manifest_labels,
     merge_shards,
     parse_labels,
     parse_manifest,
@@ -92,7 +93,10 @@ class SharedFSStorage(CheckpointStorage):
             (directory / LABELS_NAME).write_bytes(dump_labels(self.labels))
 
     def _commit(self, work: Path, entries: dict[str, FileEntry], uid: str) -> None:
-        (work / MANIFEST_NAME).write_bytes(dump_manifest(entries))
+        staged_labels = work / LABELS_NAME
+        labels = _read_labels(work)
+        (work / MANIFEST_NAME).write_bytes(dump_manifest(entries, labels))
+        staged_labels.unlink(missing_ok=True)
         try:
             os.rename(work, self._dir(uid))
         except OSError as err:
@@ -172,7 +176,10 @@ class SharedFSStorage(CheckpointStorage):
         )
 
     def read_labels(self, uuid: str) -> dict[str, str]:
-        return _read_labels(self._dir(uuid))
+        try:
+            return manifest_labels((self._dir(uuid) / MANIFEST_NAME).read_bytes())
+        except OSError:
+            return _read_labels(self._dir(uuid))
 
     def list_staged(self) -> dict[str, dict[str, str]]:
         staging = self.root / _STAGING

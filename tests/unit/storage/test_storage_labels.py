@@ -37,6 +37,11 @@ def test_a_committed_checkpoint_carries_its_labels_outside_its_files(
     assert storage.verify(uid) == {"model.pt": 1}
     with storage.restore_path(uid) as restored:
         assert (restored / "model.pt").read_bytes() == b"w"
+        # Committed: the labels live in the manifest; the directory holds only the checkpoint.
+        assert sorted(p.name for p in restored.iterdir()) in (
+            ["MANIFEST.json", "model.pt"],
+            ["model.pt"],
+        )
 
 
 def test_a_sharded_checkpoint_carries_its_labels(storage: CheckpointStorage) -> None:
