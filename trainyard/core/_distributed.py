@@ -8,7 +8,9 @@ called by all ranks in the same order.
 from __future__ import annotations
 
 import datetime
+import gc
 import os
+import time
 from typing import Any
 
 from trainyard.core._errors import CoreUsageError
@@ -22,6 +24,41 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise CoreUsageError(f"environment variable {name}={raw!r} must be an integer") from None
+
+
+def shutdown_default_group(timeout_s: float = 120.0) -> None:
+    """Destroy the default process group once every rank is done with it.
+
+    Every rank calls it after its last collective. It first waits, over the rendezvous store
+    (plain TCP, not the group's transport), until every rank has got here: a rank that closed
+    its gloo connections while another was still finishing could crash that rank's teardown
+    ("terminate called without an active exception", exit 250). It then frees what still holds
+    the group (a finished DDP/FSDP model left in a reference cycle), so the group's threads are
+    joined inside `destroy_process_group` rather than during interpreter shutdown. A rank that
+    never arrives (it crashed) is waited for `timeout_s` at most. No-op without a group.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_world_size() > 1:
+        _wait_for_every_rank("trainyard/shutdown", dist, timeout_s)
+    gc.collect()
+    dist.destroy_process_group()
+
+
+def _wait_for_every_rank(key: str, dist: Any, timeout_s: float) -> bool:
+    """Block until every rank has called this with `key` (once per key and group); False
+    after `timeout_s`. Counts in the default group's store, so nothing goes over the group."""
+    store = dist.distributed_c10d._get_default_store()  # the group's rendezvous store
+    world = dist.get_world_size()
+    store.add(key, 1)
+    deadline = time.monotonic() + timeout_s
+    while store.add(key, 0) < world:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 class DistributedContext:
@@ -154,10 +191,8 @@ class DistributedContext:
         return out
 
     def close(self) -> None:
-        """Destroy the process group if `from_torch_distributed` created it."""
+        """Destroy the process group if `from_torch_distributed` created it, once every rank
+        has closed (`shutdown_default_group`)."""
         if self._owns_process_group:
-            import torch.distributed as dist
-
-            if dist.is_initialized():
-                dist.destroy_process_group()
             self._owns_process_group = False
+            shutdown_default_group()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime
 import os
-from typing import Literal
+import sys
+from typing import Literal, NoReturn
 
 import torch
 import torch.distributed as dist
 
+from trainyard.core._distributed import shutdown_default_group
 from trainyard.errors import ConfigError
 
 Strategy = Literal["ddp", "fsdp"]
@@ -26,6 +30,42 @@ def init_process_group_from_env(timeout_s: float = 600.0) -> bool:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return True
+
+
+_left_group = False
+
+
+def shutdown_process_group(timeout_s: float = 120.0) -> None:
+    """Leave the default process group without tearing it down under another rank (see
+    `trainyard.core._distributed.shutdown_default_group`); a no-op when none is initialised.
+    End the process with `exit_process` afterwards."""
+    global _left_group
+    if dist.is_initialized():
+        shutdown_default_group(timeout_s)
+        _left_group = True
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with `code`; after `shutdown_process_group`, without interpreter and
+    C++ static teardown.
+
+    DDP keeps its process group alive in C++ after `destroy_process_group` and after the model
+    is freed (seen on torch 2.13 with gloo: the group's `pt_gloo_runloop` and `gloo_tcp_loop`
+    threads run until the process ends). Tearing the interpreter down with those threads alive
+    while the other ranks close their connections aborted a finished rank now and then with
+    "terminate called without an active exception" (exit 250 under the launcher). Every rank
+    has passed the store barrier by then, so no collective is in flight: the atexit handlers
+    run, output is flushed, and the process leaves through `os._exit`.
+    """
+    if not _left_group:
+        sys.exit(code)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 def pick_device(local_rank: int) -> torch.device:

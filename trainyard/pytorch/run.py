@@ -49,7 +49,7 @@ def run(spec: str) -> None:
     import torch.distributed as dist
 
     import trainyard.core as core
-    from trainyard.pytorch._dist import init_process_group_from_env
+    from trainyard.pytorch._dist import init_process_group_from_env, shutdown_process_group
     from trainyard.pytorch._trainer import Trainer
 
     trial_cls = load_trial_class(spec)
@@ -60,7 +60,7 @@ def run(spec: str) -> None:
     with core.init(distributed=distributed) as ctx:
         Trainer(trial_cls, ctx).fit()
     if created:
-        dist.destroy_process_group()
+        shutdown_process_group()  # every rank together: no teardown under another rank
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,4 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from trainyard.pytorch._dist import exit_process
+
+    exit_process(main())
