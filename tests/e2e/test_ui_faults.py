@@ -184,6 +184,8 @@ def test_heat_map_labels_are_short_and_one_hparam_draws_no_diagonal(
     )
     assert all(len(label) <= 6 for label in heat["x"] + heat["y"]), heat  # not 0.4388784397520523
     assert heat["auto"] is True  # labels get the room they need, never clipped
+    page.check("#heat-contour")
+    page.wait_for_function("document.getElementById('heatmap').data[0].type == 'contour'")
 
     eid = seed_one_hparam(seeds.ui.served.db)
     page.goto(f"{seeds.ui.url}/ui/experiments/{eid}/hpo")

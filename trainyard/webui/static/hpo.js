@@ -207,7 +207,9 @@
     }
     const z = sum.map((r, i) => r.map((s, j) => (cnt[i][j] ? s / cnt[i][j] : null)));
     await Charts.draw("heatmap", [{
-      type: "heatmap", x: bx.labels, y: by.labels, z, colorscale: "Viridis", reversescale: data.smaller_is_better,
+      // A contour interpolates between the cells (gaps joined), like optuna-dashboard's.
+      type: field("heat-contour").checked ? "contour" : "heatmap", connectgaps: field("heat-contour").checked,
+      x: bx.labels, y: by.labels, z, colorscale: "Viridis", reversescale: data.smaller_is_better,
       colorbar: { title: { text: metric } }, hoverongaps: false,
     }], { xaxis: { title: { text: hx.name }, type: "category", automargin: true }, yaxis: { title: { text: hy.name }, type: "category", automargin: true }, margin: { l: 60, r: 20, t: 10, b: 50 } });
   }
@@ -288,6 +290,7 @@
     });
     return ranges;
   }
+  field("heat-contour").addEventListener("change", () => data && drawHeatmap());
   field("top-n").addEventListener("input", TY.debounce(() => {
     if (!data) return;
     drawHeatmap();
