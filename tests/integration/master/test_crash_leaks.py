@@ -151,11 +151,11 @@ def _log_rows(master: RealMaster, experiment_id: int) -> list[str]:
 
 
 def test_deleting_an_experiment_removes_its_files_and_logs_and_no_one_elses(
-    start_master: StartMaster, tmp_path: Path
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
 ) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
-    master = start_master(slots=2, data_dir=tmp_path / "master")
+    master = start_master(slots=2, data_dir=tmp_path / "master", db_url=db_url)
     kept = _create(master, tmp_path, "kept", marks, hold=False)
     doomed = _create(master, tmp_path, "doomed", marks, hold=False)
     with master.client() as client:
