@@ -291,6 +291,11 @@ def test_a_token_dies_with_its_allocation_and_metric_values_must_be_numbers(
                 assert answer.status_code == 400, answer.text
                 detail = answer.json()["detail"]
                 assert f"metric 'acc' is {kind}" in detail and "\n" not in detail
+            for bad, kind in [("0.5", "the string '0.5'"), (True, "the boolean true")]:
+                body = {"length": 4, "metric": bad}
+                answer = api.post(f"/trials/{tid}/searcher/completed_operation", json=body)
+                assert answer.status_code == 400, answer.text
+                assert f"the searcher metric is {kind}" in answer.json()["detail"]
             best = f"/trials/{tid}/searcher/experiment_best"
             assert api.get(best).json() == {"metric": None}  # no validation yet
             numbers = {"steps": 1, "metrics": {"val_loss": 5, "x": 0.5, "y": "NaN"}}

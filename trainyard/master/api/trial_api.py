@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, NotRequired, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -134,6 +134,17 @@ def experiment_best(ctx: Context, ident: CurrentAllocation, trial_id: Id) -> dic
 class CompletedIn(BaseModel):
     length: NonNegInt
     metric: NumberOrStr
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        """Numbers only (no numeric strings, no booleans), like metric values."""
+        if type(value) in (int, float) or (isinstance(value, str) and value in _NON_FINITE):
+            return value
+        raise ValueError(
+            f"the searcher metric is {_json_kind(value)}; it must be a number "
+            '(non-finite ones as "NaN", "Infinity", "-Infinity")'
+        )
 
 
 @router.post("/trials/{trial_id}/searcher/completed_operation")
