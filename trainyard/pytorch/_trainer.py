@@ -332,10 +332,10 @@ class Trainer:
         wanted = ckpt.policy_wants_checkpoint(
             policy, value, [experiment_best, self.best_metric], self.settings.smaller_is_better
         )
-        if wanted and policy == "best":
-            self.best_metric = value
         if self.core.distributed.size > 1:
             wanted = bool(self.core.distributed.broadcast(wanted))
+        if wanted and policy == "best":
+            self.best_metric = value  # the same on every rank: the metrics are reduced
         return wanted
 
     # ---------------------------------------------------------------- checkpoints
