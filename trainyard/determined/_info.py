@@ -83,9 +83,12 @@ def _slot_ids(slots: int) -> list[int]:
 
 
 def _container_addrs() -> list[str]:
+    """One entry per node, the chief's address first. Trainyard's launcher only tells a rank the
+    chief's address (MASTER_ADDR), so every entry is that address: enough for the uses in
+    Determined's examples (`len()` for the node count, `[0]` for the chief)."""
     nodes = int(os.environ.get("GROUP_WORLD_SIZE") or os.environ.get("TRAINYARD_NUM_NODES") or 1)
     chief = os.environ.get("MASTER_ADDR") or "127.0.0.1"
-    return [chief] + [f"node-{i}" for i in range(1, nodes)]
+    return [chief] * max(1, nodes)
 
 
 def cluster_info_from(core: CoreTrialInfo, *, master_url: str | None) -> ClusterInfo:

@@ -167,3 +167,12 @@ def test_samplers_and_type_names_the_examples_use() -> None:
     endless = iter(pytorch.samplers.RepeatBatchSampler(batches))
     assert [next(endless) for _ in range(4)] == [*batches, [0, 1]]
     assert callable(train_batch)
+
+
+def test_httpx_request_lines_stay_out_of_a_trial_log() -> None:
+    import logging
+
+    import trainyard.core._http  # noqa: F401  # the trial-side client sets the levels
+
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    assert logging.getLogger("httpcore").getEffectiveLevel() >= logging.WARNING

@@ -74,3 +74,15 @@ def test_which_searches_the_script_decides(searcher: dict[str, object], decides:
         {"entrypoint": "python3 t.py", "searcher": {"metric": "x", **searcher}}
     )
     assert config.searcher.script_decides_length is decides
+
+
+def test_time_metric_points_read_numbers_and_wire_strings_only() -> None:
+    from trainyard.master.runtime._time_metric import _point
+
+    assert _point({"batches": 40.0, "x": 2}, "batches", "x") == (40, 2.0)
+    nan = _point({"batches": 5, "x": "NaN"}, "batches", "x")
+    assert nan is not None and nan[0] == 5 and nan[1] != nan[1]
+    assert _point({"batches": 5, "x": "inf"}, "batches", "x") is None
+    assert _point({"batches": True, "x": 1.0}, "batches", "x") is None
+    assert _point({"batches": -1, "x": 1.0}, "batches", "x") is None
+    assert _point({"x": 1.0}, "batches", "x") is None, "no time metric: not fed"
