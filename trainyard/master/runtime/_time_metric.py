@@ -27,32 +27,48 @@ def feed_time_metric(rt: Runtime, trial_id: int, reports: Sequence[Mapping[str, 
     """Feed the validation `reports` of trial `trial_id` that hold both the searcher's metric and
     its `time_metric` to the searcher, in time order; a no-op for searches without a time metric.
     A report for a time already fed (a resend, or a restarted trial) is ignored."""
-    with rt.db.session(read_only=True) as session:
-        eid = trial_repo.get_trial(session, trial_id).experiment_id
-        searcher = rt.config(session, eid).searcher
-    if searcher.time_metric is None:
+    eid, time_metric, metric = _searcher_of(rt, trial_id)
+    if time_metric is None:
         return
     points = sorted(
         point
         for report in reports
-        if (point := _point(report.get("metrics") or {}, searcher.time_metric, searcher.metric))
+        if (point := _point(report.get("metrics") or {}, time_metric, metric))
     )
     if not points:
         return
     with rt.shell.unit(eid) as session:
         trial = trial_repo.get_trial(session, trial_id, for_update=True)
-        for time, metric in points:
+        for time, value in points:
             ended = TrialState(trial.state).is_terminal or trial.exited_reason is not None
             if ended or trial.stop_requested or time <= trial.completed_length:
                 continue
             rt.shell.complete_targets(session, eid, trial, time)
             trial.completed_length = time
-            rt.shell.event(session, eid, _validated(trial.request_id, metric, time))
+            rt.shell.event(session, eid, _validated(trial.request_id, value, time))
     rt.wake.set()
 
 
 def _validated(rid: int, metric: float, time: int) -> Callable[[Searcher], list[Operation]]:
     return lambda searcher: searcher.on_validation_completed(rid, metric, time)
+
+
+_SEEN: dict[tuple[int, int], tuple[int, str | None, str]] = {}
+"""(id of the runtime's database, trial id) -> (experiment id, time metric, searcher metric):
+a trial's experiment and searcher config never change, so validation ingest reads them once."""
+
+
+def _searcher_of(rt: Runtime, trial_id: int) -> tuple[int, str | None, str]:
+    key = (id(rt.db), trial_id)
+    known = _SEEN.get(key)
+    if known is None:
+        with rt.db.session(read_only=True) as session:
+            eid = trial_repo.get_trial(session, trial_id).experiment_id
+            searcher = rt.config(session, eid).searcher
+        if len(_SEEN) > 100_000:
+            _SEEN.clear()
+        known = _SEEN[key] = (eid, searcher.time_metric, searcher.metric)
+    return known
 
 
 def _point(metrics: Mapping[str, Any], time_metric: str, metric: str) -> tuple[int, float] | None:
