@@ -18,6 +18,8 @@ import gzip
 import json
 import multiprocessing
 import time
+from pathlib import Path
+from typing import Any
 
 from bench.hpo.report import best_peer
 from bench.hpo.run_all import DEFAULT_PROBLEMS, PROBLEMS, RESULTS, load_problem, run_one
@@ -33,23 +35,40 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=["ours:default"])
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--budget-trainings", type=float, default=6.0)
+    parser.add_argument(
+        "--rows",
+        type=Path,
+        help="keep each finished run in this JSON-lines file; runs already "
+        "in it are not run again (so a cut-off invocation resumes)",
+    )
     args = parser.parse_args()
 
     stored = json.loads(gzip.decompress((RESULTS / "traces.json.gz").read_bytes()))
     peers = [r for r in stored["runs"] if not r["method"].startswith("ours:")]
+    kept: list[dict[str, Any]] = []
+    if args.rows and args.rows.exists():
+        kept = [json.loads(line) for line in args.rows.read_text().splitlines() if line]
+    done = {(r["problem"], r["workers"], r["method"], r["seed"]) for r in kept}
     tasks = [
         (p, w, m, s, args.budget_trainings)
         for p in args.problems
         for w in args.workers
         for m in args.methods
         for s in range(args.seeds)
+        if (p, w, m, s) not in done
     ]
     for p in args.problems:
         load_problem(p)
     started = time.perf_counter()
+    rows = [r for r in kept if r["problem"] in args.problems and r["method"] in args.methods]
+    rows = [r for r in rows if r["workers"] in args.workers and r["seed"] < args.seeds]
     with multiprocessing.get_context("fork").Pool(args.processes) as pool:
-        rows = list(pool.imap_unordered(run_one, tasks))
-    print(f"{len(rows)} runs of ours in {time.perf_counter() - started:.0f} s")
+        for row in pool.imap_unordered(run_one, tasks):
+            rows.append(row)
+            if args.rows:
+                with args.rows.open("a") as out:
+                    out.write(json.dumps(row) + "\n")
+    print(f"{len(tasks)} runs of ours in {time.perf_counter() - started:.0f} s")
     fields = {f.name for f in dataclasses.fields(RunTrace)}
     traces = [
         RunTrace(**{k: v for k, v in r.items() if k in fields})

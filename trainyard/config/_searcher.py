@@ -20,8 +20,9 @@ from trainyard.config._problems import Problem, Section, problem_details, show
 LengthRule = Literal["required", "forbidden", "optional"]
 SamplerName = Literal["tpe", "uniform", "random"]
 """How new trials' hyperparameters are drawn: by TPE from the results so far
-(`trainyard.searcher.TPESampler`), or uniformly at random (Determined's way; "random" is the old
-spelling of "uniform")."""
+(`trainyard.searcher.TPESampler`; the default of random, sync_halving, async_halving and
+adaptive_asha, chosen from `make bench-hpo`), or uniformly at random (Determined's way, PBT's
+default; "random" is the old spelling of "uniform")."""
 
 
 class _SearcherBase(Section):
@@ -102,7 +103,7 @@ class RandomSearcherConfig(_SearcherBase):
     name: Literal["random"] = "random"
     max_trials: int = Field(ge=1)
     max_concurrent_trials: int = Field(default=16, ge=0)
-    sampler: SamplerName = "random"
+    sampler: SamplerName = "tpe"
 
     length_rule: ClassVar[LengthRule] = "optional"
 
@@ -115,7 +116,7 @@ class SyncHalvingSearcherConfig(_SearcherBase):
     num_rungs: int = Field(ge=1)
     divisor: float = Field(default=4.0, gt=1, allow_inf_nan=False)
     max_concurrent_trials: int = Field(default=16, ge=0)
-    sampler: SamplerName = "random"
+    sampler: SamplerName = "tpe"
 
 
 class AsyncHalvingSearcherConfig(_SearcherBase):
@@ -126,21 +127,24 @@ class AsyncHalvingSearcherConfig(_SearcherBase):
     num_rungs: int = Field(ge=1)
     divisor: float = Field(default=4.0, gt=1, allow_inf_nan=False)
     max_concurrent_trials: int = Field(default=16, ge=0)
-    sampler: SamplerName = "random"
+    sampler: SamplerName = "tpe"
     stop_once: bool = False
 
 
 class AdaptiveASHASearcherConfig(_SearcherBase):
-    """Hyperband over ASHA brackets; `mode` sets the brackets, `bracket_rungs` overrides it."""
+    """Hyperband over ASHA brackets; `mode` sets the brackets, `bracket_rungs` overrides it.
+
+    `mode` defaults to "aggressive" (faster to a good model on `make bench-hpo`); Determined's
+    default is "standard", which a config gets by naming it."""
 
     name: Literal["adaptive_asha"] = "adaptive_asha"
     max_trials: int = Field(ge=1)
     max_rungs: int = Field(default=5, ge=1)
     divisor: float = Field(default=4.0, gt=1, allow_inf_nan=False)
-    mode: Literal["aggressive", "standard", "conservative"] = "standard"
+    mode: Literal["aggressive", "standard", "conservative"] = "aggressive"
     bracket_rungs: list[Annotated[int, Field(ge=1)]] | None = None
     max_concurrent_trials: int = Field(default=16, ge=0)
-    sampler: SamplerName = "random"
+    sampler: SamplerName = "tpe"
     stop_once: bool = False
 
     @classmethod

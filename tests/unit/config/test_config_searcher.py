@@ -111,8 +111,9 @@ def test_async_halving(config_with: With) -> None:
 def test_adaptive_asha_defaults(config_with: With) -> None:
     got = searcher(config_with, name="adaptive_asha", metric="m", max_trials=16, **LEN)
     assert isinstance(got, AdaptiveASHASearcherConfig)
-    assert (got.max_rungs, got.divisor, got.mode, got.bracket_rungs) == (5, 4.0, "standard", None)
-    assert (got.max_concurrent_trials, got.stop_once) == (16, False)
+    # aggressive and tpe: Trainyard's defaults (make bench-hpo); Determined's are standard/uniform
+    assert (got.max_rungs, got.divisor, got.mode, got.bracket_rungs) == (5, 4.0, "aggressive", None)
+    assert (got.max_concurrent_trials, got.stop_once, got.sampler) == (16, False, "tpe")
 
 
 def test_adaptive_asha_every_field(config_with: With) -> None:

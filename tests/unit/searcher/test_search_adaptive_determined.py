@@ -173,6 +173,7 @@ def test_preview_config_plans_determined_rungs() -> None:
                 "metric": "loss",
                 "max_trials": 16,
                 "divisor": 4,
+                "mode": "standard",  # Determined's default (Trainyard's is aggressive)
                 "max_length": {"batches": 937},
             },
             "hyperparameters": {"lr": {"type": "double", "minval": 0.0, "maxval": 1.0}},
