@@ -159,6 +159,7 @@ def collect_orphan_checkpoints(rt: Runtime) -> tuple[list[str], list[str]]:
                 continue
             if _register_orphan(rt, storage, uuid, aid, writer):
                 registered.append(uuid)
+                rt.gc_later(writer.experiment_id)  # the policy may now drop an older one
             else:
                 storage.delete(uuid)
                 removed.append(uuid)
@@ -167,8 +168,6 @@ def collect_orphan_checkpoints(rt: Runtime) -> tuple[list[str], list[str]]:
             if writer is not None and writer.ended and not writer.deleting:
                 storage.remove_staged(name)
                 removed.append(name)
-    for experiment_id in {w.experiment_id for w in writers.values()}:
-        rt.gc_later(experiment_id)
     return registered, removed
 
 
