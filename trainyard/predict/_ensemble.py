@@ -5,7 +5,9 @@ similar past jobs behave alike) and gradient-boosted trees (which also extrapola
 say a longer length). Their predictions are averaged in log space with weights inverse to each
 member's out-of-fold squared error, so a member that predicts badly on this history counts less.
 The uncertainty is empirical: the 10th and 90th percentiles of the ensemble's out-of-fold log
-errors give an 80% interval `[estimate * exp(q10), estimate * exp(q90)]`.
+errors give an 80% interval `[estimate * exp(q10), estimate * exp(q90)]`. The folds are
+contiguous blocks of rows, so rows should come in time order (then each fold is predicted
+without its neighbours in time, like new work).
 
 Deterministic: the same rows give the same model (fixed fold split and random state).
 """
@@ -55,7 +57,9 @@ class Ensemble:
         target = np.log(np.maximum(y, 1e-9))
         self.neighbours = neighbours
         oof = np.zeros((len(z), 2))
-        fold_of = np.arange(len(z)) % min(folds, len(z))
+        # contiguous blocks (rows come in time order): a fold never learns from its neighbours
+        # (the other trials of the same experiment), so the errors are those of new work
+        fold_of = np.arange(len(z)) * min(folds, len(z)) // len(z)
         for f in np.unique(fold_of):
             test, train = fold_of == f, fold_of != f
             for m, member in enumerate(self._members(int(train.sum()))):

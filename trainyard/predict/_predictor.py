@@ -26,7 +26,8 @@ from trainyard.predict._features import ConfigFeatures, QueueState, RunRecord, q
 
 
 class Predictor:
-    """See the module docstring. `capacity`: the slots of the pool the records ran on."""
+    """See the module docstring. `capacity`: the slots of the pool the records ran on;
+    `records` in the order they were queued (the uncertainty is measured on blocks of them)."""
 
     def __init__(
         self,

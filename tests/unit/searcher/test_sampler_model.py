@@ -254,3 +254,43 @@ def test_asha_promotes_instead_of_repeating_once_a_finite_space_is_used_up() -> 
         workers=1,
     )
     assert len(uniform.trials) == 12 and sum(t.trained_length == 16 for t in uniform.trials) < 6
+
+
+def test_new_configs_get_tpe_and_aggressive_and_determineds_search_is_one_field_away() -> None:
+    from trainyard.searcher import make_searcher
+
+    def adaptive(**extra: Any) -> dict[str, Any]:
+        return {
+            "name": "defaults",
+            "entrypoint": "python3 train.py",
+            "hyperparameters": {"x": {"type": "double", "minval": 0.0, "maxval": 1.0}},
+            "searcher": {
+                "name": "adaptive_asha",
+                "metric": "loss",
+                "max_trials": 16,
+                "max_length": {"batches": 1024},
+                **extra,
+            },
+        }
+
+    default = make_searcher(adaptive())
+    assert isinstance(default, AdaptiveASHA) and isinstance(default.sampler, TPESampler)
+    assert len(default.brackets) == 1  # aggressive: one bracket with every rung
+    determined = make_searcher(adaptive(sampler="uniform", mode="standard"))
+    assert isinstance(determined, AdaptiveASHA)
+    assert isinstance(determined.sampler, UniformSampler) and len(determined.brackets) > 1
+    pbt = make_searcher(
+        {
+            **adaptive(),
+            "searcher": {
+                "name": "pbt",
+                "metric": "loss",
+                "population_size": 4,
+                "num_rounds": 2,
+                "length_per_round": {"batches": 10},
+                "replace_function": {"truncate_fraction": 0.5},
+                "explore_function": {"resample_probability": 0.5, "perturb_factor": 0.2},
+            },
+        }
+    )
+    assert isinstance(pbt, PBT) and isinstance(pbt.sampler, UniformSampler)
