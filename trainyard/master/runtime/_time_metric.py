@@ -12,6 +12,7 @@ completes it, and `report_completed` for a length already fed is ignored.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -53,21 +54,23 @@ def _validated(rid: int, metric: float, time: int) -> Callable[[Searcher], list[
     return lambda searcher: searcher.on_validation_completed(rid, metric, time)
 
 
-_SEEN: dict[tuple[int, int], tuple[int, str | None, str]] = {}
-"""(id of the runtime's database, trial id) -> (experiment id, time metric, searcher metric):
-a trial's experiment and searcher config never change, so validation ingest reads them once."""
+_SEEN: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, str | None, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per database: trial id -> (experiment id, time metric, searcher metric). A trial's experiment
+and searcher config never change, so validation ingest reads them once per trial."""
 
 
 def _searcher_of(rt: Runtime, trial_id: int) -> tuple[int, str | None, str]:
-    key = (id(rt.db), trial_id)
-    known = _SEEN.get(key)
+    seen = _SEEN.setdefault(rt.db, {})
+    known = seen.get(trial_id)
     if known is None:
         with rt.db.session(read_only=True) as session:
             eid = trial_repo.get_trial(session, trial_id).experiment_id
             searcher = rt.config(session, eid).searcher
-        if len(_SEEN) > 100_000:
-            _SEEN.clear()
-        known = _SEEN[key] = (eid, searcher.time_metric, searcher.metric)
+        if len(seen) > 100_000:
+            seen.clear()
+        known = seen[trial_id] = (eid, searcher.time_metric, searcher.metric)
     return known
 
 
