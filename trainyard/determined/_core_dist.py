@@ -2,8 +2,9 @@
 
 Determined's constructor takes the rank layout plus `chief_ip` and ZMQ ports; here the ports are
 kept for signature compatibility and the collectives run over torch.distributed. When the
-constructor is given `size > 1` and no process group exists yet, it joins one at
-`tcp://<chief_ip>:<pub_port + port_offset>` (gloo); `close()` then destroys it.
+constructor is given `size > 1` and no process group exists yet, it joins one: torchrun's
+(`env://`) when no `chief_ip` is given and MASTER_ADDR/MASTER_PORT are set, else
+`tcp://<chief_ip>:<pub_port + port_offset>`; `close()` then destroys it.
 """
 
 from __future__ import annotations
@@ -144,14 +145,16 @@ def _join_group(rank: int, size: int, local_rank: int, chief_ip: str | None, por
 
     if dist.is_initialized():
         return False
-    host = chief_ip or os.environ.get("MASTER_ADDR") or "127.0.0.1"
-    port = int(os.environ.get("MASTER_PORT") or port) if chief_ip is None else port
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
+    if chief_ip is None and os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT"):
+        init_method = "env://"  # torchrun's rendezvous (its store may already own MASTER_PORT)
+    else:
+        init_method = f"tcp://{chief_ip or '127.0.0.1'}:{port}"
     dist.init_process_group(
         backend,
-        init_method=f"tcp://{host}:{port}",
+        init_method=init_method,
         rank=rank,
         world_size=size,
         timeout=datetime.timedelta(seconds=1800),
