@@ -59,6 +59,17 @@ def test_bad_trial_input_is_a_one_line_400(api: Api) -> None:
     assert "\n" not in bad_progress.json()["detail"]
 
 
+def test_a_checkpoint_name_storage_would_refuse_is_a_400(api: Api) -> None:
+    """Found by schemathesis: `"§D"` was registered, and deleting its experiment then failed."""
+    seeded = seed(api.db)
+    tid = seeded.trial_ids[0]
+    for uuid in ("§D", "../x", ".hidden", "a/b", "x" * 65, ""):
+        response = _post(api, seeded, f"/trials/{tid}/checkpoints", {"uuid": uuid, "steps": 1})
+        assert response.status_code == 400, (uuid, response.text)
+        assert response.json()["detail"].startswith("uuid:"), response.text
+    assert api.get(f"/trials/{tid}/checkpoints").json()["total"] == 0
+
+
 def test_searcher_operation_and_completion(api: Api) -> None:
     seeded = seed(api.db)
     tid = seeded.trial_ids[0]

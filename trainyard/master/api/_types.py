@@ -25,10 +25,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import annotated_types as at
+from pydantic import StringConstraints
 
 from trainyard.errors import ConfigError
 
-__all__ = ["ID_MAX", "JSON_INT_MAX", "Id", "Int", "NonNegInt", "Rank", "id_list"]
+__all__ = [
+    "ID_MAX",
+    "JSON_INT_MAX",
+    "CheckpointUuid",
+    "Id",
+    "NonNegInt",
+    "Rank",
+    "id_list",
+]
 
 JSON_INT_MAX = 2**53 - 1
 """The largest integer the API accepts anywhere (I-JSON, RFC 7493: exact in every JSON reader)."""
@@ -42,11 +51,13 @@ Id = Annotated[int, at.Ge(1), at.Le(ID_MAX)]
 NonNegInt = Annotated[int, at.Ge(0), at.Le(JSON_INT_MAX)]
 """A count, offset, length, step number or byte size: 0 to `JSON_INT_MAX`."""
 
-Int = Annotated[int, at.Ge(-JSON_INT_MAX), at.Le(JSON_INT_MAX)]
-"""Any integer a caller may send, sign included: -`JSON_INT_MAX` to `JSON_INT_MAX`."""
-
 Rank = Annotated[int, at.Ge(0), at.Le(2**31 - 1)]
 """A process rank (a 32-bit column in the database)."""
+
+CheckpointUuid = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+"""A checkpoint's name as storage accepts it (`trainyard.storage.check_uuid`: a safe directory
+name), at most 64 characters; checked at registration, so no stored checkpoint has a name its
+storage later refuses (which made deleting its experiment fail)."""
 
 
 def id_list(text: str | None, field: str) -> list[int] | None:

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from trainyard.master.api import _prom
-from trainyard.master.api._types import Id, NonNegInt, Rank
+from trainyard.master.api._types import CheckpointUuid, Id, NonNegInt, Rank
 from trainyard.master.api.deps import AllocationIdentity, ApiContext, Context, CurrentAllocation
 from trainyard.master.db import Allocation, Experiment, Trial
 from trainyard.master.db import logs as logs_repo
@@ -284,7 +284,7 @@ def early_exit(
 
 
 class CheckpointIn(BaseModel):
-    uuid: str = Field(min_length=1, max_length=64)
+    uuid: CheckpointUuid
     steps: NonNegInt
     metadata: dict[str, Any] = Field(default_factory=dict)
     resources: dict[str, NonNegInt] = Field(default_factory=dict)
