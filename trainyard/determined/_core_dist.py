@@ -3,8 +3,8 @@
 Determined's constructor takes the rank layout plus `chief_ip` and ZMQ ports; here the ports are
 kept for signature compatibility and the collectives run over torch.distributed. When the
 constructor is given `size > 1` and no process group exists yet, it joins one: torchrun's
-(`env://`) when no `chief_ip` is given and MASTER_ADDR/MASTER_PORT are set, else
-`tcp://<chief_ip>:<pub_port + port_offset>`; `close()` then destroys it.
+(`env://`) when Trainyard's launcher started the ranks (MASTER_ADDR/MASTER_PORT set, WORLD_SIZE
+equal to `size`), else `tcp://<chief_ip>:<pub_port + port_offset>`; `close()` then destroys it.
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def _join_group(rank: int, size: int, local_rank: int, chief_ip: str | None, por
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
-    if chief_ip is None and os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT"):
-        init_method = "env://"  # torchrun's rendezvous (its store may already own MASTER_PORT)
+    launched = os.environ.get("MASTER_ADDR") and os.environ.get("MASTER_PORT")
+    if launched and int(os.environ.get("WORLD_SIZE") or 0) == size:
+        init_method = "env://"  # Trainyard's launcher (torchrun): its store owns MASTER_PORT
     else:
         init_method = f"tcp://{chief_ip or '127.0.0.1'}:{port}"
     dist.init_process_group(

@@ -74,7 +74,10 @@ def test_checkpoints_script_resumes_after_a_crash(tmp_path: Path) -> None:
 
 def test_distributed_script_on_two_local_ranks(tmp_path: Path) -> None:
     model = ported_model_dir(tmp_path, "distributed.py")
-    config = {"hyperparameters": {"increment_by": 3}, "searcher": {"name": "single", "metric": "x"}}
+    config = {
+        "hyperparameters": {"increment_by": 3, "explicit": True},
+        "searcher": {"name": "single", "metric": "x"},
+    }
     done = run(model, "distributed.py", config, tmp_path / "d", ranks=2)
     assert done.returncode == 0, done.stderr
     assert "rank 0 of 2" in done.stdout and "rank 1 of 2" in done.stdout

@@ -2,6 +2,7 @@
 `python3 -m determined.launch.torch_distributed python3 distributed.py`."""
 
 import logging
+import os
 
 import determined as det
 
@@ -37,6 +38,17 @@ def main(core_context, increment_by):
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format=det.LOG_FORMAT)
     info = det.get_cluster_info()
-    distributed = det.core.DistributedContext.from_torch_distributed()
+    if info.trial.hparams.get("explicit"):  # as stage 4's worker builds it, from ClusterInfo
+        distributed = det.core.DistributedContext(
+            rank=int(os.environ["RANK"]),
+            size=len(info.container_addrs) * len(info.slot_ids),
+            local_rank=int(os.environ["LOCAL_RANK"]),
+            local_size=len(info.slot_ids),
+            cross_rank=info.container_rank,
+            cross_size=len(info.container_addrs),
+            chief_ip=info.container_addrs[0],
+        )
+    else:
+        distributed = det.core.DistributedContext.from_torch_distributed()
     with det.core.init(distributed=distributed) as core_context:
         main(core_context, increment_by=info.trial.hparams["increment_by"])
