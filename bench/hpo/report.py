@@ -9,10 +9,13 @@ import numpy as np
 
 from bench.hpo.stats import Cell, MethodSummary, regret_curve
 
-HEADLINE_OURS = "ours:adaptive_standard"
-HEADLINE_OURS_TPE = "ours:adaptive_standard_tpe"
+HEADLINE_OURS = "ours:default"
+"""Adaptive ASHA as a config that names neither `mode` nor `sampler` gets it (aggressive, tpe)."""
+HEADLINE_OURS_DETERMINED = "ours:adaptive_standard"
+"""Determined's adaptive ASHA: `mode: standard`, `sampler: uniform`."""
 PEER_PREFIXES = ("optuna:", "synetune:", "ray:")
 PLOTTED = [
+    "ours:default",
     "ours:adaptive_standard",
     "ours:adaptive_standard_tpe",
     "ours:asha",
