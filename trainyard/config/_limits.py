@@ -49,8 +49,9 @@ MAX_PLANNED_TRIALS = 100_000
 """Trials one search may plan (grid points, `max_trials`, PBT's population x rounds)."""
 
 MAX_TRIALS_AT_ONCE = 1_000
-"""Trials a search may create in one step (`max_concurrent_trials`, 0 meaning all of them, or
-PBT's population): the master creates them in one transaction while the request waits."""
+"""Default of the master's `max_trials_at_once`: trials a search may create in one step
+(`max_concurrent_trials`, 0 meaning all of them, or PBT's population); the master creates them
+in one transaction while the request waits. Simulations have no such bound."""
 
 MAX_PREVIEW_TRIALS = 20_000
 """Trials a preview may simulate one by one; random, grid and single searches are previewed

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trainyard.config import MAX_TRIALS_AT_ONCE
 from trainyard.errors import ConfigError
 
 __all__ = [
@@ -85,6 +86,9 @@ class MasterSettings(BaseModel):
     resource_pools: list[ResourcePoolSettings] = Field(default_factory=list)
     max_model_dir_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     scheduler_interval_seconds: float = Field(default=0.2, gt=0)
+    max_trials_at_once: int = Field(default=MAX_TRIALS_AT_ONCE, ge=1)
+    """Trials one search may create in one step (`max_concurrent_trials`, 0 meaning all, or
+    PBT's population): they are written in one transaction while the create request waits."""
     searcher_modules: list[str] = Field(default_factory=list)
     """Modules (and their submodules) the master may import custom searchers from: code the
     operator installed and trusts. Empty: `searcher: {name: custom}` is refused, unimported."""

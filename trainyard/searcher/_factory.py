@@ -9,7 +9,6 @@ from typing import Any
 
 from trainyard.config import (
     MAX_PLANNED_TRIALS,
-    MAX_TRIALS_AT_ONCE,
     ExperimentConfig,
     load_experiment_config,
     searcher_max_length,
@@ -30,7 +29,11 @@ _Builder = Callable[[Any, HParamSpace, int, ExperimentConfig], Searcher]
 
 
 def make_searcher(
-    config: Any, seed: int | None = None, *, allow_custom: bool | Collection[str] = False
+    config: Any,
+    seed: int | None = None,
+    *,
+    allow_custom: bool | Collection[str] = False,
+    max_trials_at_once: int | None = None,
 ) -> Searcher:
     """The searcher `config.searcher` describes, seeded with `seed`.
 
@@ -42,13 +45,17 @@ def make_searcher(
     a config alone never runs code; True any module, for the user's own process (`simulate`,
     `trainyard preview`); a collection of module names those modules and their submodules (the
     master passes its operator's `searcher_modules`). A refused module is never imported.
+
+    `max_trials_at_once` refuses a search that may create more trials in one step (the master
+    passes its `max_trials_at_once`: it writes them in one transaction while a request waits);
+    None, for simulations, has no such bound. Every search is held to `MAX_PLANNED_TRIALS`.
     """
     loaded = config if isinstance(config, ExperimentConfig) else load_experiment_config(config)
     searcher = loaded.searcher
     if seed is None:
         seed = loaded.reproducibility.experiment_seed
     space = HParamSpace.of(loaded.hyperparameters)
-    check_planned_trials(loaded, space)
+    check_planned_trials(loaded, space, max_trials_at_once)
     if searcher.name == "custom":
         return _custom(searcher, space, seed, loaded, allow_custom)
     return _BUILDERS[searcher.name](searcher, space, seed, loaded)
@@ -68,15 +75,18 @@ def planned_trials(config: ExperimentConfig, space: HParamSpace) -> tuple[int, s
     return None if max_trials is None else (int(max_trials), "searcher.max_trials")
 
 
-def check_planned_trials(config: ExperimentConfig, space: HParamSpace) -> None:
+def check_planned_trials(
+    config: ExperimentConfig, space: HParamSpace, max_trials_at_once: int | None = None
+) -> None:
     """`ConfigError` (one line naming the field) for a search over `MAX_PLANNED_TRIALS`, or
-    one that may create more than `MAX_TRIALS_AT_ONCE` trials in one step."""
+    one that may create more than `max_trials_at_once` (None: any number) in one step."""
     planned = planned_trials(config, space)
     if planned is None:
         return
     count, where = planned
     if count <= MAX_PLANNED_TRIALS:
-        _check_at_once(config, count)
+        if max_trials_at_once is not None:
+            _check_at_once(config, count, max_trials_at_once)
         return
     what = "the grid has" if where == "hyperparameters" else "the search plans"
     fix = "lower the grid counts" if where == "hyperparameters" else f"lower {where}"
@@ -85,7 +95,7 @@ def check_planned_trials(config: ExperimentConfig, space: HParamSpace) -> None:
     )
 
 
-def _check_at_once(config: ExperimentConfig, total: int) -> None:
+def _check_at_once(config: ExperimentConfig, total: int, limit: int) -> None:
     s = config.searcher
     if s.name == "pbt":
         at_once, where, fix = s.population_size, "searcher.population_size", "lower it"
@@ -94,11 +104,11 @@ def _check_at_once(config: ExperimentConfig, total: int) -> None:
         if concurrent is None:
             return
         at_once, where = min(concurrent or total, total), "searcher.max_concurrent_trials"
-        fix = f"set it (0 means all of them) to at most {MAX_TRIALS_AT_ONCE:,}"
-    if at_once > MAX_TRIALS_AT_ONCE:
+        fix = f"set it (0 means all of them) to at most {limit:,}"
+    if at_once > limit:
         raise ConfigError(
-            f"{where}: the search may create {at_once:,} trials at once; the limit is "
-            f"{MAX_TRIALS_AT_ONCE:,}: {fix}"
+            f"{where}: the search may create {at_once:,} trials at once; this master's limit "
+            f"is {limit:,}: {fix}"
         )
 
 

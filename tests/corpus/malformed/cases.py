@@ -451,7 +451,7 @@ FIELD_CASES: list[tuple[str, str, Any, str, bool]] = [
         "searcher",
         {"name": "random", **_LEN, "max_trials": 5000, "max_concurrent_trials": 0},
         "searcher.max_concurrent_trials: the search may create 5,000 trials at once",
-        True,
+        False,
     ),
     (
         "grid_concurrency",

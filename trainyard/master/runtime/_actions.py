@@ -57,7 +57,12 @@ class Actions:
         searcher's initial operations, all in one transaction; returns the experiment id."""
         config = load_experiment_config(config_yaml)
         self._check_resources(config)
-        searcher = make_searcher(config, allow_custom=self._rt.settings.searcher_modules)
+        settings = self._rt.settings
+        searcher = make_searcher(
+            config,
+            allow_custom=settings.searcher_modules,
+            max_trials_at_once=settings.max_trials_at_once,
+        )
         rt = self._rt
         with rt.db.session() as session:
             _check_warm_start(session, config)
