@@ -73,7 +73,7 @@ class _Axes:
                 self.card.append(len(p.vals))
                 self.lo[i], self.hi[i] = 0.0, float(len(p.vals) - 1)
             elif p.type == "int":
-                lo, hi = math.ceil(p.minval), math.floor(p.maxval)
+                lo, hi = int(p.minval), int(p.maxval)  # the values `Param.sample` draws
                 self.kind.append("int")
                 self.card.append(max(hi - lo + 1, 1))
                 self.lo[i], self.hi[i] = float(lo), float(max(hi, lo))

@@ -294,3 +294,32 @@ def test_new_configs_get_tpe_and_aggressive_and_determineds_search_is_one_field_
         }
     )
     assert isinstance(pbt, PBT) and isinstance(pbt.sampler, UniformSampler)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    lo=st.floats(-5, 5),
+    width=st.sampled_from([0.0, 0.4, 1.0, 7.5]),
+    seed=st.integers(0, 1000),
+)
+def test_draws_stay_valid_on_narrow_and_degenerate_ranges(
+    lo: float, width: float, seed: int
+) -> None:
+    space = HParamSpace.of(
+        {
+            "d": {"type": "double", "minval": lo, "maxval": lo + width},
+            "i": {"type": "int", "minval": lo, "maxval": lo + width},
+            "g": {"type": "log", "minval": lo, "maxval": lo + width, "base": 2},
+            "c": {"type": "categorical", "vals": [True, None, {"k": 1}]},
+        }
+    )
+    allowed_ints = set(range(int(lo), int(lo + width) + 1))
+    sampler = TPESampler(n_startup=2, random_fraction=0.0)
+    rng = np.random.default_rng(seed)
+    for step in range(12):
+        h = sampler.sample(space, rng)
+        assert lo <= h["d"] <= lo + width and isinstance(h["d"], float)
+        assert isinstance(h["i"], int) and h["i"] in allowed_ints
+        assert 2**lo * (1 - 1e-12) <= h["g"] <= 2 ** (lo + width) * (1 + 1e-12)
+        assert h["c"] in (True, None, {"k": 1})
+        sampler.observe(flat_values(space, h), 1 + step % 2, float(h["d"] + h["i"]))
