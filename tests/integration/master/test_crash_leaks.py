@@ -135,7 +135,8 @@ def _files_of(master: RealMaster, experiment_id: int) -> dict[str, list[Path]]:
     return {
         "checkpoints": [root / u for u in uuids],
         "tensorboard": [root / "tensorboard" / f"trial_{t}" for t in trials],
-        "logs": [p for a in allocations for p in spool.glob(f"{a}.*")],
+        # The raw output; the numbered spool (`.jsonl`) goes once stored after the exit.
+        "logs": [spool / f"{a}.log" for a in allocations],
         "work": [master.data_dir / "work" / str(experiment_id)],
     }
 
@@ -175,6 +176,8 @@ def test_deleting_an_experiment_removes_its_files_and_logs_and_no_one_elses(
     wait_for("the experiment's rows to be gone", rows_gone, master=master)
     for kind, paths in doomed_files.items():
         assert not [p for p in paths if p.exists()], kind
+    spool = master.data_dir / "logs" / "allocations"
+    assert not [p for p in doomed_files["logs"] if list(spool.glob(f"{p.stem}.*"))]
     assert _log_rows(master, doomed) == []
     for kind, paths in kept_files.items():
         if kind != "work":
@@ -200,7 +203,7 @@ def test_checkpoints_logs_and_work_dirs_of_a_crash_are_recovered_or_removed(
         finally:
             db.dispose()
 
-    wait_for("step 3 to be stored", lambda: step_3_stored(master), 30, master)
+    wait_for("step 3 to be stored", lambda: step_3_stored(master), 60, master)
     time.sleep(1.5)  # the launcher ships log lines once a second
     master.kill9()
     (aid,) = [p.name for p in (data_dir / "work" / str(eid)).iterdir()]
