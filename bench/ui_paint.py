@@ -80,8 +80,8 @@ PAGES: dict[str, tuple[str, list[str], list[str], bool]] = {
     "trials": ("/ui/experiments/{eid}/trials", [], [], True),
     "hpo": (
         "/ui/experiments/{eid}/hpo",
-        ["learning-curves", "importance", "heatmap"],
-        ["parcoords", *(f"scatter-{i}" for i in range(4))],
+        ["learning-curves", "history", "edf"],
+        ["timeline", "importance", "heatmap", "parcoords", *(f"scatter-{i}" for i in range(4))],
         False,
     ),
 }

@@ -3,8 +3,9 @@
 `seeded_ui` (one per session) runs the real app on a free 127.0.0.1 port with a store-backed
 runtime stand-in (`ui_support.StoreService`) and two searches written through the store: a
 finished adaptive-ASHA search of 27 trials and a live one (2 running, 3 queued). Tests that act
-on them leave the live search ACTIVE. `page` is a fresh signed-in tab. The real-master test
-(`test_ui_real_master.py`) starts its own master.
+on them leave the live search ACTIVE. `page` is a fresh signed-in tab. Modules that add searches
+of their own use `own_ui`/`own_context` (a master per module) in place of the shared ones. The
+real-master test (`test_ui_real_master.py`) starts its own master.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,8 +47,8 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
-def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
+@contextmanager
+def _seeded_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
     data = tmp_path_factory.mktemp("ui-master")
     settings = load_master_settings(
         None, env={}, data_dir=data, checkpoint_root=data / "ckpt", cpu_slots=2
@@ -58,8 +60,30 @@ def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
 
 
 @pytest.fixture(scope="session")
+def seeded_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
+    with _seeded_master(tmp_path_factory) as ui:
+        yield ui
+
+
+@pytest.fixture(scope="session")
 def ui_context(browser: Browser, seeded_ui: SeededUI) -> Iterator[BrowserContext]:
     context = signed_in_context(browser, seeded_ui.url, seeded_ui.served.token)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def own_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededUI]:
+    """A master of the module's own with the same two searches as `seeded_ui`. A module that
+    adds experiments, trials or queue entries overrides `seeded_ui` and `ui_context` with this
+    and `own_context`, so the shared master's tests never see what it added."""
+    with _seeded_master(tmp_path_factory) as ui:
+        yield ui
+
+
+@pytest.fixture(scope="module")
+def own_context(browser: Browser, own_ui: SeededUI) -> Iterator[BrowserContext]:
+    context = signed_in_context(browser, own_ui.url, own_ui.served.token)
     yield context
     context.close()
 

@@ -8,13 +8,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 from ui_more_seeds import LiveProgress, seed_errored, seed_live_progress, seed_one_hparam
 from ui_support import SeededSearch, SeededUI, chart
 
 from trainyard.master.db import Metric, Trial
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(own_ui: SeededUI) -> SeededUI:
+    """This module adds searches: a master of its own (see conftest's `own_ui`)."""
+    return own_ui
+
+
+@pytest.fixture(scope="module")
+def ui_context(own_context: BrowserContext) -> BrowserContext:
+    return own_context
 
 
 @dataclass

@@ -4,13 +4,24 @@ and the experiments list fits a 1440-pixel-wide window."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Response
+from playwright.sync_api import Browser, BrowserContext, Response
 from ui_more_seeds import seed_live_progress
 from ui_support import SeededUI
 
 from trainyard.master.db import Experiment
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(own_ui: SeededUI) -> SeededUI:
+    """This module adds searches: a master of its own (see conftest's `own_ui`)."""
+    return own_ui
+
+
+@pytest.fixture(scope="module")
+def ui_context(own_context: BrowserContext) -> BrowserContext:
+    return own_context
 
 
 def test_pages_fit_1440_pixels_and_load_without_a_failed_request(

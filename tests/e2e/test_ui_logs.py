@@ -4,12 +4,24 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 from ui_support import SeededUI, seed_search
 
 from trainyard.master.db import logs as logs_repo
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(own_ui: SeededUI) -> SeededUI:
+    """This module adds searches: a master of its own (see conftest's `own_ui`)."""
+    return own_ui
+
+
+@pytest.fixture(scope="module")
+def ui_context(own_context: BrowserContext) -> BrowserContext:
+    return own_context
+
 
 N = 12_000
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import yaml
-from playwright.sync_api import Dialog, Page
+from playwright.sync_api import BrowserContext, Dialog, Page
 from ui_more_seeds import seed_population
 from ui_support import SeededUI, seed_search
 
@@ -16,6 +16,17 @@ from trainyard.master.db import Experiment, Trial
 from trainyard.master.states import TrialState
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seeded_ui(own_ui: SeededUI) -> SeededUI:
+    """This module adds searches: a master of its own (see conftest's `own_ui`)."""
+    return own_ui
+
+
+@pytest.fixture(scope="module")
+def ui_context(own_context: BrowserContext) -> BrowserContext:
+    return own_context
 
 
 def _accept(seen: list[str]) -> Callable[[Dialog], None]:

@@ -17,11 +17,13 @@ import math
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
 
 from trainyard.config import flatten_hparams
 from trainyard.master.api import _reads
 from trainyard.master.api.deps import Context, current_user
 from trainyard.master.db import webui_reads as reads
+from trainyard.webui._cache import VersionedCache, data_version
 from trainyard.webui._progress import length_unit, search_plan
 
 __all__ = ["router"]
@@ -35,13 +37,27 @@ def rungs_plan(ctx: Context, experiment_id: int) -> dict[str, Any]:
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
         config, smaller = exp.config or {}, exp.smaller_is_better
-        ends = reads.trial_ends(session, experiment_id)
-        unit = length_unit(config)
-        plan = search_plan((id(ctx.db), experiment_id), config)
-        lengths = sorted(
-            {done for _, done, _ in ends if done > 0} | set(plan.reaching if plan else ())
+        version = data_version(session, experiment_id)
+        return _rungs.get(
+            (id(ctx.db), experiment_id),
+            version,
+            lambda: _rungs_plan(session, (id(ctx.db), experiment_id), config, smaller),
         )
-        values = reads.values_at(session, experiment_id, lengths) if unit == "batches" else {}
+
+
+_rungs: VersionedCache[dict[str, Any]] = VersionedCache()
+"""Rebuilt only when the experiment's trials changed (a poll of an idle search reads nothing)."""
+
+
+def _rungs_plan(
+    session: Session, key: tuple[int, int], config: dict[str, Any], smaller: bool
+) -> dict[str, Any]:
+    experiment_id = key[1]
+    ends = reads.trial_ends(session, experiment_id)
+    unit = length_unit(config)
+    plan = search_plan(key, config)
+    lengths = sorted({done for _, done, _ in ends if done > 0} | set(plan.reaching if plan else ()))
+    values = reads.values_at(session, experiment_id, lengths) if unit == "batches" else {}
     best, worst = (min, max) if smaller else (max, min)
     rungs = []
     for length in lengths:

@@ -163,7 +163,15 @@ class LineageRow:
 
 
 def lineage(session: Session, experiment_id: int) -> list[LineageRow]:
-    """Every trial with its parent (by request id) and warm-start checkpoint, oldest first."""
+    """Every trial with its parent (by request id) and warm-start checkpoint, oldest first;
+    `[]` (after one indexed probe, not a read of every trial) when no trial has a parent."""
+    any_child = session.scalar(
+        select(Trial.id)
+        .where(Trial.experiment_id == experiment_id, Trial.parent_request_id.is_not(None))
+        .limit(1)
+    )
+    if any_child is None:
+        return []
     rows = session.execute(
         select(
             Trial.id,

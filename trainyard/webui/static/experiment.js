@@ -103,10 +103,16 @@
   }
 
   async function refresh() {
-    const [e, l] = await Promise.all([api(`/experiments/${id}`), TY.live(id)]);
+    // The best trial's curves (the first screen's chart) never wait for the live view, the
+    // rungs or the lineage, which are drawn beside them as their answers arrive.
+    const live = TY.live(id);
+    const e = await api(`/experiments/${id}`);
     showExperiment(e);
-    showFailures(l.failures);
-    const rungs = Promise.all([drawRungs().then((plan) => showPlan(plan, e, l.progress, l.unit)), drawLineage()]);
+    const rungs = Promise.all([
+      live.then((l) => showFailures(l.failures)),
+      Promise.all([drawRungs(), live]).then(([plan, l]) => showPlan(plan, e, l.progress, l.unit)),
+      drawLineage(),
+    ]);
     if (e.best_trial_id && (e.best_trial_id !== bestDrawn || !TY.TERMINAL.has(e.state))) {
       await drawBest(e.best_trial_id);
       bestDrawn = e.best_trial_id;
