@@ -155,7 +155,8 @@ class Trial(Base):
     state: Mapped[str] = mapped_column(String(32), index=True)
     seed: Mapped[int] = mapped_column(BigInteger, default=0)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
-    """Failures so far, counted against `max_restarts`."""
+    """Restarts after a failure so far (never more than `max_restarts`: the failure that finds
+    none left makes the trial ERRORED without counting one)."""
     run_count: Mapped[int] = mapped_column(Integer, default=0)
     """Allocations started so far (restarts, preemptions and pauses included)."""
     target_length: Mapped[int | None] = mapped_column(BigInteger, default=None)
