@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from trainyard.config import flatten_hparams
 from trainyard.master.api import _reads
+from trainyard.master.api._types import Id
 from trainyard.master.api.deps import Context, current_user
 from trainyard.master.db import webui_reads as reads
 from trainyard.webui._cache import VersionedCache, data_version
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/api/v1/webui", tags=["webui"], dependencies=[Depends
 
 
 @router.get("/experiments/{experiment_id}/rungs_plan")
-def rungs_plan(ctx: Context, experiment_id: int) -> dict[str, Any]:
+def rungs_plan(ctx: Context, experiment_id: Id) -> dict[str, Any]:
     """Per rung: planned and actual trials, promotions, stops and the promotion cutoff."""
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
@@ -86,7 +87,7 @@ def _rungs_plan(
 
 
 @router.get("/experiments/{experiment_id}/lineage")
-def lineage(ctx: Context, experiment_id: int) -> list[dict[str, Any]]:
+def lineage(ctx: Context, experiment_id: Id) -> list[dict[str, Any]]:
     """A population search's family tree: `[{"id", "request_id", "parent_id", "checkpoint",
     "changed": {hparam: [parent's, own]}, "metric", "state"}]`, oldest first; `parent_id` is
     null for a trial sampled from scratch, and `[]` when no trial has a parent."""
