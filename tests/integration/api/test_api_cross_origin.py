@@ -60,3 +60,14 @@ def test_cookie_reads_and_bearer_changes_need_no_origin(api_any_db: Api) -> None
     body = {"config": "searcher: {name: single}"}
     response = api.http.post("/api/v1/preview", json=body, headers={**api.auth, **evil})
     assert response.status_code != 403, response.text
+
+
+def test_a_browser_login_from_another_site_is_refused(api_any_db: Api) -> None:
+    """Else another site could sign the user in under its own token (login CSRF)."""
+    api = api_any_db
+    body = {"token": api.token}
+    evil = api.http.post("/api/v1/auth/login", json=body, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403 and COOKIE_NAME not in evil.cookies
+    own = api.http.post("/api/v1/auth/login", json=body, headers={"Origin": OWN})
+    assert own.status_code == 200 and COOKIE_NAME in own.cookies
+    assert api.http.post("/api/v1/auth/login", json=body).status_code == 200  # a script

@@ -11,7 +11,8 @@ to each operation, the error statuses its shape allows, each with the one error 
 | 400 | a route that reads any parameter or body (a bad value) |
 | 401, 403 | a route behind an identity dependency (401: no or unknown token; 403: the wrong kind |
 |          | of token, another trial's, or a cross-origin cookie request) |
-| 401 | a public route that reads a body (`POST /auth/login`: an unknown token) |
+| 401, 403 | a public route that reads a body (`POST /auth/login`: an unknown token, or a |
+|          | browser's login from another site) |
 | 404 | a route with a path parameter, or a query parameter naming ids (`trial_ids`) |
 | 409 | a mutating route (POST/PUT/PATCH/DELETE) on an object named in its path |
 | 413 | a route that reads a body (`_body_limit.py`: the request size limit) |
@@ -72,7 +73,8 @@ def error_statuses(method: str, path: str, op: dict[str, Any], *, public: bool) 
     found: set[int] = set()
     if params or has_body:
         found.add(400)
-    found |= {401} if public and has_body else set() if public else {401, 403}
+    if has_body or not public:
+        found |= {401, 403}
     in_path = any(p["in"] == "path" for p in params)
     if in_path or any(p["in"] == "query" and p["name"].endswith("_ids") for p in params):
         found.add(404)

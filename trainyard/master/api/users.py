@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel
 
 import trainyard
-from trainyard.master.api.deps import COOKIE_NAME, Context, CurrentUser
+from trainyard.master.api.deps import COOKIE_NAME, Context, CurrentUser, check_same_origin
 
 __all__ = ["public_router", "router"]
 
@@ -26,8 +26,14 @@ class LoginIn(BaseModel):
 
 
 @public_router.post("/auth/login")
-def login(ctx: Context, body: LoginIn, response: Response) -> dict[str, Any]:
-    """Check a token and set it as the `trainyard_token` cookie (HttpOnly, SameSite=Lax)."""
+def login(ctx: Context, body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    """Check a token and set it as the `trainyard_token` cookie (HttpOnly, SameSite=Lax).
+
+    A browser's login must come from this master's pages (403 otherwise, `check_same_origin`),
+    so another site cannot sign the user in under a token of its choosing; a caller that sends
+    neither `Origin` nor `Referer` (a script) is not a browser and is not checked."""
+    if request.headers.get("origin") or request.headers.get("referer"):
+        check_same_origin(request, ctx.settings)
     user = ctx.user(body.token.strip())
     if user is None:
         raise HTTPException(401, "unknown token: copy it from <data_dir>/admin_token")
