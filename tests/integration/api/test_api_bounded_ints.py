@@ -205,3 +205,26 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500(api_any_db: Api) -> Non
         assert response.json()["detail"].startswith("invalid value: "), response.text
     else:
         assert response.json()["items"] == []
+
+
+def test_an_integer_the_database_cannot_bind_is_a_400_wherever_it_comes_from(api: Api) -> None:
+    """The last line of defence behind the bounded types: a route that hands SQLite an integer
+    it cannot bind (here straight through the store) answers 400, not 500."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from trainyard.master.api.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/probe")
+    def probe() -> dict[str, Any]:
+        with api.db.session(read_only=True) as session:
+            session.execute(text("SELECT :n"), {"n": HUGE})
+        return {}
+
+    response = TestClient(app).get("/probe")
+    assert response.status_code == 400, response.text
+    assert response.json() == {"detail": "invalid value: an integer in the request is out of range"}
