@@ -15,6 +15,7 @@ Example:
 from trainyard.predict._ensemble import MIN_ROWS, Ensemble, Estimate
 from trainyard.predict._features import ConfigFeatures, QueueState, RunRecord, queue_state
 from trainyard.predict._predictor import Predictor
+from trainyard.predict._rows import record_from_rows
 
 __all__ = [
     "MIN_ROWS",
@@ -25,4 +26,5 @@ __all__ = [
     "QueueState",
     "RunRecord",
     "queue_state",
+    "record_from_rows",
 ]

@@ -177,3 +177,31 @@ def test_the_same_history_gives_the_same_estimates() -> None:
     a = Predictor(history(30, seed=3), capacity=4).trial_seconds(query)
     b = Predictor(history(30, seed=3), capacity=4).trial_seconds(query)
     assert a == b and isinstance(a, Estimate) and math.isfinite(a.spread)
+
+
+def test_a_record_is_built_from_the_masters_rows() -> None:
+    from trainyard.predict import record_from_rows
+
+    allocation = {
+        "id": "a1",
+        "slots": 2,
+        "resource_pool": "gpu",
+        "created_at": 100.0,
+        "started_at": 130.0,
+        "ended_at": None,
+    }
+    trial = {"experiment_id": 7, "hparams": {"opt": {"lr": 0.1}}}
+    experiment = {"owner_id": 3, "config": {"entrypoint": "python3 train.py"}}
+    record = record_from_rows(allocation, trial, experiment, length=500)
+    assert record == RunRecord(
+        user="3",
+        experiment_id=7,
+        slots=2,
+        queued_at=100.0,
+        hparams={"opt": {"lr": 0.1}},
+        context={"pool": "gpu", "entrypoint": "python3 train.py"},
+        length=500,
+        started_at=130.0,
+        ended_at=None,
+    )
+    assert record.wait_seconds == 30.0 and record.run_seconds is None
