@@ -70,6 +70,26 @@ def test_a_checkpoint_name_storage_would_refuse_is_a_400(api: Api) -> None:
     assert api.get(f"/trials/{tid}/checkpoints").json()["total"] == 0
 
 
+def test_a_timestamp_that_is_not_a_finite_time_is_a_400(api: Api) -> None:
+    """JSON's `1e400` reads as infinity; it was stored as the report's or line's time."""
+    seeded = seed(api.db)
+    tid = seeded.trial_ids[0]
+    bodies = {
+        f"/trials/{tid}/metrics": b'{"group": "training", "reports": '
+        b'[{"steps": 1, "metrics": {"loss": 1}, "timestamp": 1e400}]}',
+        f"/allocations/{seeded.allocation_id}/logs": b'{"lines": '
+        b'[{"timestamp": 1e400, "line": "x"}]}',
+        f"/trials/{tid}/metrics#negative": b'{"group": "training", "reports": '
+        b'[{"steps": 1, "metrics": {"loss": 1}, "timestamp": -1}]}',
+    }
+    headers = {**_as_trial(api, seeded), "Content-Type": "application/json"}
+    for path, raw in bodies.items():
+        url = "/api/v1" + path.split("#")[0]
+        response = api.http.post(url, content=raw, headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert "timestamp" in response.json()["detail"], response.text
+
+
 def test_searcher_operation_and_completion(api: Api) -> None:
     seeded = seed(api.db)
     tid = seeded.trial_ids[0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import annotated_types as at
-from pydantic import StringConstraints
+from pydantic import AllowInfNan, StringConstraints
 
 from trainyard.errors import ConfigError
 
@@ -36,6 +36,7 @@ __all__ = [
     "Id",
     "NonNegInt",
     "Rank",
+    "Timestamp",
     "id_list",
 ]
 
@@ -53,6 +54,9 @@ NonNegInt = Annotated[int, at.Ge(0), at.Le(JSON_INT_MAX)]
 
 Rank = Annotated[int, at.Ge(0), at.Le(2**31 - 1)]
 """A process rank (a 32-bit column in the database)."""
+
+Timestamp = Annotated[float, AllowInfNan(False), at.Ge(0)]
+"""UNIX seconds: finite and not negative (JSON's `1e400` reads as infinity and was stored)."""
 
 CheckpointUuid = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 """A checkpoint's name as storage accepts it (`trainyard.storage.check_uuid`: a safe directory

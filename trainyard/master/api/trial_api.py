@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from trainyard.master.api import _prom
-from trainyard.master.api._types import CheckpointUuid, Id, NonNegInt, Rank
+from trainyard.master.api._types import CheckpointUuid, Id, NonNegInt, Rank, Timestamp
 from trainyard.master.api.deps import AllocationIdentity, ApiContext, Context, CurrentAllocation
 from trainyard.master.db import Allocation, Experiment, Trial
 from trainyard.master.db import logs as logs_repo
@@ -162,7 +162,7 @@ class ReportIn(TypedDict):
 
     steps: NonNegInt
     metrics: dict[str, Any]
-    timestamp: NotRequired[float]
+    timestamp: NotRequired[Timestamp]
 
 
 class MetricsIn(TypedDict):
@@ -305,7 +305,7 @@ def register_checkpoint(
 class LogLineIn(BaseModel):
     rank: Rank | None = None
     stream: Literal["stdout", "stderr"] = "stdout"
-    timestamp: float
+    timestamp: Timestamp
     line: str
     seq: NonNegInt | None = None
     """The launcher's number for the line; a line already stored under it is not added again."""
