@@ -259,7 +259,7 @@ def test_rungs_show_plan_promotions_cutoff_and_eta(page: Page, seeds: Seeds) -> 
     cutoff = max(at_first[t] for t in promoted)  # smaller is better: the worst promoted
     assert float(cells[5]) == pytest.approx(cutoff, rel=1e-3)
     assert float(cells[6]) == pytest.approx(min(at_first[t] for t in stopped), rel=1e-3)
-    assert page.inner_text("#plan-eta").startswith("Plan: ")
+    page.wait_for_function("document.querySelector('#plan-eta').textContent.startsWith('Plan: ')")
 
     page.goto(f"{seeds.ui.url}/ui/experiments/{seeds.ui.live.experiment_id}")
     page.wait_for_function("document.querySelector('#plan-eta').textContent.includes('ETA')")

@@ -21,16 +21,19 @@ from trainyard.config import flatten_hparams, load_experiment_config, searcher_l
 from trainyard.master.db.webui_reads import TrialLength
 
 __all__ = [
+    "MAX_PREVIEWED_TRIALS",
     "Plan",
     "experiment_progress",
     "length_unit",
     "live_length",
+    "plan_pending",
     "planned_length",
     "search_plan",
     "waiting_reason",
 ]
 
 _planned: dict[tuple[int, int], Plan | None] = {}
+_pending: set[tuple[int, int]] = set()
 _planned_lock = threading.Lock()
 
 
@@ -79,17 +82,41 @@ class Plan:
     reaching: dict[int, int]
 
 
+MAX_PREVIEWED_TRIALS = 500
+"""Searches of more trials get no plan: previewing one simulates every trial (seconds of the
+master's CPU at a few thousand), and with that many trials the searcher's own progress moves
+smoothly anyway."""
+
+
 def search_plan(key: tuple[int, int], config: Mapping[str, Any]) -> Plan | None:
-    """The search's plan, computed once per `key` (the store and the experiment: a config
-    never changes); None when the search cannot be previewed (a custom searcher)."""
+    """The search's plan, or None while it is being computed (in a background thread, once per
+    `key`: the store and the experiment, whose config never changes), and for good when the
+    search cannot be previewed (a custom searcher) or has more than `MAX_PREVIEWED_TRIALS`.
+    Never blocks its caller on the preview."""
     with _planned_lock:
         if key in _planned:
             return _planned[key]
+        _planned[key] = None  # computing; callers see "no plan" until it is there
+        max_trials = (config.get("searcher") or {}).get("max_trials")
+        if isinstance(max_trials, int) and max_trials > MAX_PREVIEWED_TRIALS:
+            return None
+        _pending.add(key)
+    threading.Thread(target=_preview, args=(key, dict(config)), daemon=True).start()
+    return None
+
+
+def plan_pending(key: tuple[int, int]) -> bool:
+    """Whether `search_plan(key, ...)` is still being computed (ask again shortly)."""
+    with _planned_lock:
+        return key in _pending
+
+
+def _preview(key: tuple[int, int], config: dict[str, Any]) -> None:
     from trainyard.searcher import preview_search
 
-    plan: Plan | None
+    plan: Plan | None = None
     try:
-        preview = preview_search(dict(config))
+        preview = preview_search(config)
         reaching: dict[int, int] = {}
         for bracket in preview.brackets:
             for rung in bracket.rungs:
@@ -97,9 +124,10 @@ def search_plan(key: tuple[int, int], config: Mapping[str, Any]) -> Plan | None:
         plan = Plan(preview.total_trials, int(preview.total_length), reaching)
     except Exception:  # custom searchers and foreign configs have no preview
         plan = None
-    with _planned_lock:
-        _planned[key] = plan
-    return plan
+    finally:
+        with _planned_lock:
+            _planned[key] = plan
+            _pending.discard(key)
 
 
 def planned_length(key: tuple[int, int], config: Mapping[str, Any]) -> int | None:

@@ -2,8 +2,9 @@
 `GET .../experiments/{id}/lineage` (a population search's family tree, see `lineage`) and
 `GET .../experiments/{id}/rungs_plan`: the rungs as planned and as they went.
 
-Answer: `{"unit", "smaller_is_better", "plan": {"trials", "length"} | null, "rungs":
-[{"length", "reached", "planned", "promoted", "stopped", "cutoff", "best_stopped"}]}`.
+Answer: `{"unit", "smaller_is_better", "plan": {"trials", "length"} | null, "plan_pending",
+"rungs": [{"length", "reached", "planned", "promoted", "stopped", "cutoff", "best_stopped"}]}`
+(`plan_pending`: the preview is still being computed in the background; ask again).
 A rung is a length trials validated at; `reached` counts the trials that trained at least that
 far, `planned` what the preview expected there, `promoted` the trials that went past it and
 `stopped` those that ended there. `cutoff` is the worst searcher metric, at that length, among
@@ -25,7 +26,7 @@ from trainyard.master.api._types import Id
 from trainyard.master.api.deps import Context, current_user
 from trainyard.master.db import webui_reads as reads
 from trainyard.webui._cache import VersionedCache, data_version
-from trainyard.webui._progress import length_unit, search_plan
+from trainyard.webui._progress import length_unit, plan_pending, search_plan
 
 __all__ = ["router"]
 
@@ -38,12 +39,11 @@ def rungs_plan(ctx: Context, experiment_id: Id) -> dict[str, Any]:
     with ctx.db.session(read_only=True) as session:
         exp = _reads.get_experiment(session, experiment_id)
         config, smaller = exp.config or {}, exp.smaller_is_better
-        version = data_version(session, experiment_id)
-        return _rungs.get(
-            (id(ctx.db), experiment_id),
-            version,
-            lambda: _rungs_plan(session, (id(ctx.db), experiment_id), config, smaller),
-        )
+        key = (id(ctx.db), experiment_id)
+        planned = search_plan(key, config) is not None  # the plan arrives in the background
+        version = f"{data_version(session, experiment_id)}/{planned}"
+        answer = _rungs.get(key, version, lambda: _rungs_plan(session, key, config, smaller))
+    return {**answer, "plan_pending": plan_pending(key)}
 
 
 _rungs: VersionedCache[dict[str, Any]] = VersionedCache()

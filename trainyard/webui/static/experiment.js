@@ -60,8 +60,10 @@
       h("td", {}, h("a", { href: `/ui/experiments/${id}/trials?where=${encodeURIComponent(`trained_length=${g.length}`)}` }, g.length.toLocaleString("en-US"))),
       h("td", {}, g.reached), h("td", {}, n(g.planned)), h("td", {}, g.promoted), h("td", {}, g.stopped),
       h("td", {}, num(g.cutoff)), h("td", {}, num(g.best_stopped)))));
+    planPending = r.plan_pending;
     return r.plan;
   }
+  let planPending = false;  // the preview is computed in the background: ask again
 
   // "Plan: 36 trials, 13,800 batches · 43.0% done · about 12m left (ETA 14:02)".
   function showPlan(plan, e, progress, unit) {
@@ -120,7 +122,7 @@
       field("best-empty").hidden = false;
     }
     await rungs;
-    return !TY.TERMINAL.has(e.state) || e.state.startsWith("STOPPING");
+    return !TY.TERMINAL.has(e.state) || e.state.startsWith("STOPPING") || planPending;
   }
 
   const confirmText = {
