@@ -32,6 +32,19 @@ Last measured, 2026-11-24 on the 2-core dev box, 10,000 trials and 10,218,305 po
     0.47 s; HPO charts all drawn 10.4 / 7.2 s before the scatters and parallel coordinates were
     deferred (they held the learning curves back).
 
+2026-12-08, same data (10,000 trials, 10,218,305 points, seeded in 1,055 s at load 14-20),
+after the HPO page gained the optimisation history and EDF (first screen) and a timeline (drawn
+when near), and the overview its rungs plan, lineage and live view (load 9-15, `--skip-api`):
+
+                first paint cold / warm   first screen drawn cold / warm   all charts cold / warm
+    overview    1.44 / 0.56 s             7.7 / 6.6 s                      (same)
+    trials      0.50 / 0.37 s             0.71 / 0.47 s                    (same)
+    HPO         0.88 / 0.31 s             8.9 / 7.1 s                      28.5 / 23.3 s
+    (an earlier run at load 15-20, before the overview stopped waiting on the live view and the
+    search preview moved to a background thread: overview 16.6 / 13.7 s, HPO 18.6 / 13.5 s and
+    51.5 / 40.2 s.) Plotly's own time at load ~10: parcoords 6.6-11 s, each scatter 0.3-2.8 s,
+    history 0.8-2 s, EDF 0.1-0.9 s, timeline 0.2-0.7 s. Not measured on a quiet machine.
+
 Of the HPO page's all-charts time, parallel coordinates take 3.8-12 s of plotly's own time
 (WebGL set-up in software; on a GPU it is fast) and the four 2,000-point scatters 2-4 s.
 Reads (load ~3-7, first / p50): trial table sorted by metric 0.11-0.48 / 0.09-0.24 s (30 ms of
