@@ -58,15 +58,22 @@ with core.init() as ctx:
         while steps < op.length:
             steps += 1
             ctx.train.report_training_metrics(steps, {"loss": 1.0 / steps})
-        metric = 1.0 / steps
+        metric = float(ctx.info.trial_id) if mode == "kill_when_preempted" else 1.0 / steps
         ctx.train.report_validation_metrics(steps, {"val_loss": metric})
         op.report_completed(metric)
         marker = here / f"killed-{ctx.info.trial_id}"
         if mode == "kill_after_report" and not marker.exists():
             marker.write_text("x")
             os.kill(os.getpid(), signal.SIGKILL)
+        victim = mode == "kill_when_preempted" and not (here / "killed").exists()
+        if victim:  # the first trial to run: wait to be preempted as idle
+            while not ctx.preempt.should_preempt():
+                time.sleep(0.05)
         with ctx.checkpoint.store_path({"steps_completed": steps}) as (path, _uuid):
             (path / "state.txt").write_text(str(steps))
+            if victim:  # killed mid-checkpoint while being preempted
+                (here / "killed").write_text(str(ctx.info.trial_id))
+                os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
@@ -134,6 +141,47 @@ def test_a_trial_killed_after_its_last_validation_rewrites_its_checkpoint_before
     assert trial.latest_checkpoint == ckpts[0].uuid
     (restart,) = [e for e in events if e.kind == "restart"]
     assert "SIGKILL" in restart.reason and "final checkpoint" in restart.reason
+
+
+def test_a_trial_killed_mid_checkpoint_while_preempted_after_its_validation_loses_nothing(
+    start_master: StartMaster, tmp_path: Path
+) -> None:
+    # ASHA on one slot: trial 1 validates at rung 0 and waits idle (nothing to promote yet); the
+    # scheduler preempts it for trial 2; it is SIGKILLed inside its checkpoint (as the OOM killer
+    # would). Trial 2 is better and promoted; trial 1 is closed later while it has no process.
+    master = start_master(slots=1)
+    model = write_model(tmp_path / "model")
+    searcher = {
+        "name": "async_halving",
+        "metric": "val_loss",
+        "smaller_is_better": False,
+        "max_length": {"batches": 4},
+        "max_trials": 2,
+        "num_rungs": 2,
+        "divisor": 2,
+    }
+    hparams = {"mode": "kill_when_preempted", "dir": str(tmp_path)}
+    config = config_file(tmp_path, hparams, searcher=searcher)
+    with master.client() as client:
+        exp = client.create_experiment(config, model)
+        final = client.wait_experiment(exp.id, interval=0.2, timeout=120)
+        assert final.state == "COMPLETED", master.log()
+        trials = client.list_trials(exp.id).items
+    victim = int((tmp_path / "killed").read_text())
+    for trial in trials:
+        events, ckpts = stored(master, trial.id)
+        history = [(e.kind, e.exit_code, e.reason) for e in events]
+        assert trial.state == "COMPLETED", history
+        by_uuid = {c.uuid: c.steps_completed for c in ckpts}
+        # nothing COMPLETED without a checkpoint of its final length
+        assert by_uuid.get(trial.latest_checkpoint or "") == trial.trained_length, history
+        if trial.id == victim:
+            assert ("exit", 137, "preempt") in history, history
+            assert trial.trained_length == 2 and trial.restarts == 0, history
+    assert {t.id for t in trials} > {victim}
+    # the killed write is removed once its allocation's exit is handled (no master restart)
+    staging = tmp_path / "master0" / "checkpoints" / ".staging"
+    assert not staging.exists() or list(staging.iterdir()) == [], master.log()
 
 
 TINY_TRIAL = Path(__file__).parents[2] / "unit" / "pytorch" / "tiny_trial.py"

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from trainyard.master.runtime._completion import work_is_saved
 from trainyard.master.runtime._exits import (
     ExitDecision,
     ExitFacts,
@@ -17,6 +18,7 @@ from trainyard.master.runtime._exits import (
 )
 from trainyard.master.states import ExperimentState, TrialState
 
+_ASKED = ("pause", "preempt", "stop", "idle")
 RUNNING = ExitFacts(
     code=0,
     trial_state=TrialState.RUNNING,
@@ -172,11 +174,20 @@ def test_every_combination_of_facts_gets_a_consistent_decision() -> None:
             assert d.outcome is Outcome.IGNORE
             continue
         assert d.state is not None and d.state is not TrialState.RUNNING, f
+        saved = work_is_saved(
+            last_exit_code=f.code, checkpoint_covers_work=f.checkpoint_covers_work
+        )
         if d.outcome is Outcome.COMPLETE:
             # completed only with its searcher work done and nothing lost
             pending = f.target_length is not None
             assert f.closed and (not pending or f.stop_requested), f
-            assert f.code == 0 or f.checkpoint_covers_work, f
+            assert saved, f
+        work_done = f.closed and (f.target_length is None or f.stop_requested)
+        if work_done and not saved and d.outcome in (Outcome.REQUEUE, Outcome.RESTART):
+            # a lost final checkpoint is always redone, counted only for an unasked exit
+            assert d.redo_final_checkpoint, f
+            counted = f.code is not None and f.preempt_reason not in _ASKED
+            assert (d.outcome is Outcome.RESTART) == counted, f
         if d.outcome is Outcome.RESTART:
             assert f.restarts < f.max_restarts and d.reason, f
             assert f.code is not None, f  # a lost master is never counted as a failure
@@ -187,3 +198,22 @@ def test_every_combination_of_facts_gets_a_consistent_decision() -> None:
         if f.code not in (0, None) and f.closed and not f.checkpoint_covers_work:
             # a kill after the last validation never ends COMPLETED
             assert d.outcome is not Outcome.COMPLETE, f
+
+
+@pytest.mark.parametrize("reason", ["preempt", "idle", "pause", "stop"])
+def test_killed_while_asked_to_stop_after_its_last_validation_redoes_it_without_a_failure(
+    reason: str,
+) -> None:
+    # kill -9 (or OOM) while being preempted, after the validation, before the checkpoint
+    facts = replace(DONE, code=137, preempt_reason=reason, checkpoint_covers_work=False)
+    decision = decide_exit(facts)
+    assert decision == ExitDecision(Outcome.REQUEUE, TrialState.QUEUED, redo_final_checkpoint=True)
+    assert decide_exit(replace(facts, checkpoint_covers_work=True)).outcome is Outcome.COMPLETE
+
+
+def test_work_is_saved_is_the_one_completion_rule() -> None:
+    assert work_is_saved(last_exit_code=0, checkpoint_covers_work=False)
+    assert work_is_saved(last_exit_code=137, checkpoint_covers_work=True)
+    assert work_is_saved(last_exit_code=None, checkpoint_covers_work=True)
+    for code in (None, 1, 137, -9, 250):
+        assert not work_is_saved(last_exit_code=code, checkpoint_covers_work=False)

@@ -9,12 +9,15 @@ experiment's searcher. The rule, first match wins:
 - the trial reported an early exit -> ERRORED (errored) / COMPLETED (invalid_hp) / CANCELED;
 - killed by a person -> CANCELED and `on_trial_exited_early(USER_CANCELED)`;
 - the searcher's work is done (closed with nothing pending, or stopped): COMPLETED and
-  `on_trial_closed` when it exited 0 or its latest registered checkpoint covers its last
-  validation; otherwise its final checkpoint was lost (killed, OOM, crashed while writing it):
-  the trial is re-queued to train again from its latest checkpoint to its completed length and
-  checkpoint there (a failure counted against `max_restarts`, unless lost with the master);
+  `on_trial_closed` when its work is saved (`_completion.work_is_saved`: it exited 0 or its
+  latest registered checkpoint covers its last validation); otherwise its final checkpoint was
+  lost (killed, OOM, crashed while writing it): the trial is re-queued to train again from its
+  latest checkpoint to its completed length and checkpoint there (a failure counted against
+  `max_restarts`, unless it was asked to stop or lost with the master);
 - asked to stop for pause/preemption/idle, or lost with the master -> QUEUED (PAUSED when the
-  experiment is paused) to resume from its latest checkpoint; not a failure;
+  experiment is paused) to resume from its latest checkpoint; not a failure. If its searcher
+  work is closed later while it has no processes, the close path applies the same
+  `work_is_saved` rule (`SearchShell`), so a final checkpoint lost here is still redone;
 - exit 0 with no searcher work pending -> QUEUED, idle until the searcher gives it work;
 - exit 0 where the training script decides the length (a `time_metric` search, or
   single/grid/random without a length: Determined 0.38's way) -> COMPLETED and `on_trial_closed`;
@@ -32,10 +35,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trainyard.master.db import Allocation, Checkpoint, Trial
+from trainyard.master.db import Allocation, Trial
 from trainyard.master.db import allocations as alloc_repo
 from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
+from trainyard.master.runtime._completion import checkpoint_covers_work, work_is_saved
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.searcher import ExitedReason
@@ -158,9 +162,9 @@ def decide_exit(f: ExitFacts) -> ExitDecision:
     )
     pending = f.target_length is not None and f.target_length >= f.completed_length
     if f.closed and (not pending or f.stop_requested):
-        if f.code == 0 or f.checkpoint_covers_work:
+        if work_is_saved(last_exit_code=f.code, checkpoint_covers_work=f.checkpoint_covers_work):
             return ExitDecision(Outcome.COMPLETE, TrialState.COMPLETED)
-        if f.code is None:
+        if f.code is None or f.preempt_reason in _ASKED_TO_STOP:
             return ExitDecision(Outcome.REQUEUE, requeue, redo_final_checkpoint=True)
         what = f"could not start: {f.start_error}" if f.start_error else describe_exit(f.code)
         return _failure(f, f"{what} before its final checkpoint was registered", requeue, redo=True)
@@ -208,19 +212,6 @@ def handle_exit(
         end_stopping_experiment(rt, session, experiment_id)
     rt.gc_later(experiment_id)
     rt.wake.set()
-
-
-def checkpoint_covers_work(session: Session, trial: Trial) -> bool:
-    """Whether the trial's latest registered checkpoint is at or past its last validation
-    (vacuously true before its first completed operation or validation report)."""
-    if trial.completed_length <= 0 or trial.last_validation_steps is None:
-        return True
-    if trial.latest_checkpoint_uuid is None:
-        return False
-    steps = session.scalar(
-        select(Checkpoint.steps_completed).where(Checkpoint.uuid == trial.latest_checkpoint_uuid)
-    )
-    return steps is not None and steps >= trial.last_validation_steps
 
 
 def _settle(

@@ -135,9 +135,13 @@ class _Writer:
     deleting: bool
 
 
-def collect_orphan_checkpoints(rt: Runtime) -> tuple[list[str], list[str]]:
+def collect_orphan_checkpoints(
+    rt: Runtime, allocation_id: str | None = None
+) -> tuple[list[str], list[str]]:
     """Register or remove checkpoints in storage that the DB does not know; returns
-    (registered uuids, removed uuids and staged writes).
+    (registered uuids, removed uuids and staged writes). With `allocation_id`, only that
+    allocation's (the exit handler calls it so once the allocation is TERMINATED: a write its
+    killed processes left half done goes at once, not at the next master start).
 
     Only checkpoints labelled with one of this master's allocations, and only once that
     allocation has ended, are touched (a storage root may be shared). A complete one (manifest,
@@ -146,7 +150,7 @@ def collect_orphan_checkpoints(rt: Runtime) -> tuple[list[str], list[str]]:
     nothing. Any other one, and every unfinished write, is removed: the trial resumes from its
     last registered checkpoint and reports those steps again.
     """
-    writers, known, storages = _orphan_scan_inputs(rt)
+    writers, known, storages = _orphan_scan_inputs(rt, allocation_id)
     registered: list[str] = []
     removed: list[str] = []
     for storage in storages:
@@ -172,17 +176,20 @@ def collect_orphan_checkpoints(rt: Runtime) -> tuple[list[str], list[str]]:
 
 
 def _orphan_scan_inputs(
-    rt: Runtime,
+    rt: Runtime, allocation_id: str | None
 ) -> tuple[dict[str, _Writer], set[str], list[CheckpointStorage]]:
-    """Ended allocations and their trials, the uuids the DB knows, one storage per distinct
-    `checkpoint_storage` of the experiments."""
+    """Ended allocations (all, or only `allocation_id`) and their trials, the uuids the DB
+    knows, one storage per distinct `checkpoint_storage` of their experiments."""
     deleting = {ExperimentState.DELETING.value, ExperimentState.DELETE_FAILED.value}
+    query = (
+        select(Allocation.id, Allocation.state, Trial.id, Trial.experiment_id, Experiment.state)
+        .join(Trial, Trial.id == Allocation.trial_id)
+        .join(Experiment, Experiment.id == Trial.experiment_id)
+    )
+    if allocation_id is not None:
+        query = query.where(Allocation.id == allocation_id)
     with rt.db.session(read_only=True) as session:
-        rows = session.execute(
-            select(Allocation.id, Allocation.state, Trial.id, Trial.experiment_id, Experiment.state)
-            .join(Trial, Trial.id == Allocation.trial_id)
-            .join(Experiment, Experiment.id == Trial.experiment_id)
-        ).all()
+        rows = session.execute(query).all()
         writers = {
             aid: _Writer(tid, eid, state == AllocationState.TERMINATED.value, estate in deleting)
             for aid, state, tid, eid, estate in rows

@@ -21,7 +21,7 @@ from trainyard.master.db import trials as trial_repo
 from trainyard.master.runtime._allocations import start_allocation, work_dir
 from trainyard.master.runtime._context import Runtime
 from trainyard.master.runtime._exits import handle_exit
-from trainyard.master.runtime._gc import collect_garbage
+from trainyard.master.runtime._gc import collect_garbage, collect_orphan_checkpoints
 from trainyard.master.runtime._recovery import ingest_log_spool
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.scheduler import Decision, PoolCapacity, Request, Running, schedule
@@ -243,7 +243,8 @@ class SchedulingLoop:
                 self._rt.rm.terminate(aid)
 
     def settle_exit(self, allocation_id: str, code: int | None) -> None:
-        """Settle one exit and remove the allocation's working copy."""
+        """Settle one exit; remove the allocation's working copy and the checkpoint writes it
+        left unfinished (registering a complete one that only lacked its registration)."""
         rt = self._rt
         with rt.db.session(read_only=True) as session:
             row = session.get(Allocation, allocation_id)
@@ -252,6 +253,12 @@ class SchedulingLoop:
         handle_exit(rt, allocation_id, code)
         if eid is not None:
             shutil.rmtree(work_dir(rt, eid, allocation_id), ignore_errors=True)
+        try:  # checkpoint writes its processes left unfinished or unregistered
+            collect_orphan_checkpoints(rt, allocation_id)
+        except Exception as err:  # left for the next master start
+            rt.log.warning(
+                "allocation %s: leftover checkpoints not collected: %s", allocation_id, err
+            )
         try:  # lines whose batches the launcher could not deliver (see ingest_log_spool)
             ingest_log_spool(rt, allocation_id)
         except Exception as err:

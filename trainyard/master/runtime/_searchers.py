@@ -28,6 +28,7 @@ from trainyard.master.db import Allocation, Trial
 from trainyard.master.db import experiments as exp_repo
 from trainyard.master.db import trials as trial_repo
 from trainyard.master.db.database import Database
+from trainyard.master.runtime._completion import trial_work_saved
 from trainyard.master.states import AllocationState, ExperimentState, TrialState
 from trainyard.searcher import (
     Close,
@@ -275,12 +276,25 @@ class SearchShell:
             self._preempt(session, allocation_id, "stop")
 
     def _finalize_idle(self, session: Session, trial: Trial, search: ExperimentSearch) -> bool:
-        """A closed trial with no work and no running processes is COMPLETED right away;
-        returns True when the searcher must hear `on_trial_closed`."""
+        """A closed trial with no work and no running processes is COMPLETED right away when
+        its work is saved (`_completion.trial_work_saved`, the rule the exit handler applies
+        too); returns True when the searcher must hear `on_trial_closed`. One whose final
+        checkpoint was lost gets the target "redo it" and stays queued; the searcher hears
+        `on_trial_closed` when that run exits."""
         state = TrialState(trial.state)
         if state.is_terminal or state is TrialState.RUNNING:
             return False
         if search.pending.get(trial.request_id):
+            return False
+        if not trial_work_saved(session, trial):
+            search.pending[trial.request_id] = [trial.completed_length]
+            trial.target_length = trial.completed_length
+            trial_repo.record_event(
+                session,
+                trial.id,
+                "redo_final_checkpoint",
+                reason=f"closed without a checkpoint at {trial.completed_length}; redoing it",
+            )
             return False
         trial_repo.set_trial_state(session, trial.id, TrialState.COMPLETED)
         return True
