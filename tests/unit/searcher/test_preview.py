@@ -158,3 +158,37 @@ def test_a_bad_config_is_a_config_error() -> None:
 
 def test_rung_preview_is_plain_data() -> None:
     assert RungPreview(100, 4, 3) == RungPreview(length=100, trials_reaching=4, trials_stopping=3)
+
+
+@pytest.mark.parametrize(
+    "searcher",
+    [
+        {"name": "adaptive_asha", "max_trials": 120, "max_rungs": 4, "divisor": 3},
+        {"name": "async_halving", "max_trials": 60, "num_rungs": 3, "divisor": 2},
+    ],
+)
+def test_a_model_based_sampler_is_previewed_with_uninformed_draws(
+    searcher: dict[str, Any],
+) -> None:
+    """A model fitted to the preview's neutral metric would be noise that costs milliseconds a
+    draw: on a space with a continuous axis the preview draws uniformly, whatever the sampler."""
+    tpe = preview_search(config({**searcher, "sampler": "tpe"}))
+    uniform = preview_search(config({**searcher, "sampler": "uniform"}))
+
+    assert rows(tpe) == rows(uniform)
+    assert tpe.total_length == uniform.total_length
+
+
+def test_a_finite_space_is_previewed_with_its_own_sampler() -> None:
+    """On a finite space a non-repeating sampler changes the plan (ASHA promotes once the space
+    is used up), so the preview keeps it."""
+    from trainyard.searcher._preview import _plan_equivalent
+    from trainyard.searcher._sim_config import resolve_config
+
+    finite = config({"name": "async_halving", "max_trials": 40, "num_rungs": 3, "sampler": "tpe"})
+    finite["hyperparameters"] = {"layers": {"type": "int", "minval": 1, "maxval": 3}}
+    loaded = resolve_config(finite)
+
+    assert _plan_equivalent(loaded).searcher.sampler == "tpe"
+    infinite = resolve_config(config({"name": "async_halving", "max_trials": 4, "num_rungs": 2}))
+    assert _plan_equivalent(infinite).searcher.sampler == "uniform"
