@@ -144,12 +144,12 @@ def test_a_trial_killed_after_its_last_validation_rewrites_its_checkpoint_before
 
 
 def test_a_trial_killed_mid_checkpoint_while_preempted_after_its_validation_loses_nothing(
-    start_master: StartMaster, tmp_path: Path
+    db_url: str | None, start_master: StartMaster, tmp_path: Path
 ) -> None:
     # ASHA on one slot: trial 1 validates at rung 0 and waits idle (nothing to promote yet); the
     # scheduler preempts it for trial 2; it is SIGKILLed inside its checkpoint (as the OOM killer
     # would). Trial 2 is better and promoted; trial 1 is closed later while it has no process.
-    master = start_master(slots=1)
+    master = start_master(slots=1, db_url=db_url)
     model = write_model(tmp_path / "model")
     searcher = {
         "name": "async_halving",
