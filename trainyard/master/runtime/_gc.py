@@ -150,11 +150,13 @@ def collect_orphan_checkpoints(
     nothing. Any other one, and every unfinished write, is removed: the trial resumes from its
     last registered checkpoint and reports those steps again.
     """
-    writers, known, storages = _orphan_scan_inputs(rt, allocation_id)
+    writers, storages = _orphan_scan_inputs(rt, allocation_id)
     registered: list[str] = []
     removed: list[str] = []
     for storage in storages:
-        for uuid in storage.list_checkpoints():
+        listed = storage.list_checkpoints()
+        known = _known_uuids(rt, listed)
+        for uuid in listed:
             if uuid in known:
                 continue
             aid = storage.read_labels(uuid).get("allocation_id", "")
@@ -175,11 +177,21 @@ def collect_orphan_checkpoints(
     return registered, removed
 
 
+def _known_uuids(rt: Runtime, uuids: list[str]) -> set[str]:
+    """Those of `uuids` that have a checkpoint row (any state)."""
+    known: set[str] = set()
+    with rt.db.session(read_only=True) as session:
+        for start in range(0, len(uuids), 500):
+            chunk = uuids[start : start + 500]
+            known.update(session.scalars(select(Checkpoint.uuid).where(Checkpoint.uuid.in_(chunk))))
+    return known
+
+
 def _orphan_scan_inputs(
     rt: Runtime, allocation_id: str | None
-) -> tuple[dict[str, _Writer], set[str], list[CheckpointStorage]]:
-    """Ended allocations (all, or only `allocation_id`) and their trials, the uuids the DB
-    knows, one storage per distinct `checkpoint_storage` of their experiments."""
+) -> tuple[dict[str, _Writer], list[CheckpointStorage]]:
+    """Ended allocations (all, or only `allocation_id`) and their trials, and one storage per
+    distinct `checkpoint_storage` of their experiments."""
     deleting = {ExperimentState.DELETING.value, ExperimentState.DELETE_FAILED.value}
     query = (
         select(Allocation.id, Allocation.state, Trial.id, Trial.experiment_id, Experiment.state)
@@ -194,7 +206,7 @@ def _orphan_scan_inputs(
             aid: _Writer(tid, eid, state == AllocationState.TERMINATED.value, estate in deleting)
             for aid, state, tid, eid, estate in rows
         }
-        known = set(session.scalars(select(Checkpoint.uuid)))
+        writers = {aid: w for aid, w in writers.items() if w.ended}
         storages: dict[str, CheckpointStorage] = {}
         for experiment_id in {w.experiment_id for w in writers.values() if not w.deleting}:
             try:
@@ -203,8 +215,7 @@ def _orphan_scan_inputs(
                 rt.log.warning("experiment %s: config unreadable: %s", experiment_id, err)
                 continue
             storages.setdefault(rt.storage_json(config), rt.storage(config))
-    writers = {aid: w for aid, w in writers.items() if w.ended}
-    return writers, known, list(storages.values())
+    return writers, list(storages.values())
 
 
 def _register_orphan(
