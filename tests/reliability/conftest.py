@@ -28,6 +28,14 @@ def pytest_report_header() -> str:
     return f"reliability seed: {SEED} (replay with RELIABILITY_SEED={SEED})"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Print the seed before any campaign starts, under `-q` too (which hides the header)."""
+    here = Path(__file__).parent
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and any(here in Path(item.path).parents for item in session.items):
+        reporter.write_line(f"reliability seed: {SEED} (replay with RELIABILITY_SEED={SEED})")
+
+
 @pytest.fixture
 def reliability_seed() -> int:
     return SEED
