@@ -7,6 +7,7 @@ called by all ranks in the same order.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import gc
 import os
@@ -94,6 +95,12 @@ class DistributedContext:
         self.cross_size = cross_size
         self._group = group
         self._owns_process_group = owns_process_group
+        if owns_process_group:
+            # A script may never close a context it did not pass to `core.init` (Determined's
+            # scripts build one and hand it over): the group it created is still destroyed
+            # before interpreter teardown, whose gloo threads would otherwise abort the rank
+            # now and then ("terminate called without an active exception").
+            atexit.register(self.close)
 
     def __repr__(self) -> str:
         return f"DistributedContext(rank={self.rank}, size={self.size})"
