@@ -17,8 +17,10 @@ from trainyard.client import Client, Trial
 pytestmark = pytest.mark.slow
 
 
-def run(master: RunningMaster, tmp_path: Path, script: str, config: dict[str, Any]) -> list[Trial]:
-    """Create the experiment, wait for it to end COMPLETED and return its trials."""
+def run(
+    master: RunningMaster, tmp_path: Path, script: str, config: dict[str, Any]
+) -> tuple[list[Trial], dict[int, list[str]]]:
+    """Create the experiment, wait for it to end COMPLETED; its trials and each trial's log."""
     model = ported_model_dir(tmp_path, script)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump({"name": script, "max_restarts": 0, **config}))
@@ -31,17 +33,16 @@ def run(master: RunningMaster, tmp_path: Path, script: str, config: dict[str, An
     for trial in trials:
         assert trial.state == "COMPLETED", (trial, logs[trial.id])
         assert not [line for line in logs[trial.id] if "HTTP Request" in line], logs[trial.id]
-    run.logs = logs  # type: ignore[attr-defined]
-    return trials
+    return trials, logs
 
 
 def test_metrics_stage(shared_master: RunningMaster, tmp_path: Path) -> None:
     searcher = {"name": "single", "metric": "x"}  # 0.38: no length, the script decides
     config = {"entrypoint": "python3 metrics.py", "hyperparameters": {"increment_by": 2}}
-    (trial,) = run(shared_master, tmp_path, "metrics.py", {**config, "searcher": searcher})
+    (trial,), logs = run(shared_master, tmp_path, "metrics.py", {**config, "searcher": searcher})
     assert trial.restarts == 0
     assert trial.latest_metric == 24.0
-    assert any(f"done trial={trial.id} slots=1" in line for line in run.logs[trial.id])  # type: ignore[attr-defined]
+    assert any(f"done trial={trial.id} slots=1" in line for line in logs[trial.id])
 
 
 def test_checkpoints_stage_resumes_after_a_crash(
@@ -53,9 +54,9 @@ def test_checkpoints_stage_resumes_after_a_crash(
         "searcher": {"name": "single", "metric": "x"},
         "max_restarts": 1,
     }
-    (trial,) = run(shared_master, tmp_path, "checkpoints.py", config)
+    (trial,), logs = run(shared_master, tmp_path, "checkpoints.py", config)
     assert trial.restarts == 1
-    assert any("resumed at 10 x=10" in line for line in run.logs[trial.id])  # type: ignore[attr-defined]
+    assert any("resumed at 10 x=10" in line for line in logs[trial.id])
     assert trial.latest_metric == 20.0, "the resumed run continued from the checkpoint"
 
 
@@ -73,7 +74,7 @@ def test_hpsearch_with_a_time_metric_0_38(shared_master: RunningMaster, tmp_path
         "mode": "aggressive",
     }
     config = {"entrypoint": "python3 hpsearch.py", "hyperparameters": HP, "searcher": searcher}
-    trials = run(shared_master, tmp_path, "hpsearch.py", config)
+    trials, logs = run(shared_master, tmp_path, "hpsearch.py", config)
     assert len(trials) == 5
     assert all(t.restarts == 0 for t in trials), trials
     lengths = sorted(t.trained_length for t in trials)
@@ -82,7 +83,7 @@ def test_hpsearch_with_a_time_metric_0_38(shared_master: RunningMaster, tmp_path
     stopped = [t for t in trials if t.trained_length < 20]
     for trial in stopped:  # stopped preemption-style: after a checkpoint at its last report
         assert trial.latest_checkpoint is not None
-        assert any("stopped at" in line for line in run.logs[trial.id])  # type: ignore[attr-defined]
+        assert any("stopped at" in line for line in logs[trial.id])
 
 
 def test_the_same_search_in_0_37_style(shared_master: RunningMaster, tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ def test_the_same_search_in_0_37_style(shared_master: RunningMaster, tmp_path: P
         "mode": "aggressive",
     }
     config = {"entrypoint": "python3 hpsearch_ops.py", "hyperparameters": HP, "searcher": searcher}
-    trials = run(shared_master, tmp_path, "hpsearch_ops.py", config)
+    trials, _ = run(shared_master, tmp_path, "hpsearch_ops.py", config)
     assert len(trials) == 5 and all(t.restarts == 0 for t in trials)
     assert max(t.trained_length for t in trials) == 20
     assert min(t.trained_length for t in trials) < 20
@@ -108,8 +109,8 @@ def test_distributed_stage_on_two_slots(shared_master: RunningMaster, tmp_path: 
         "resources": {"slots_per_trial": 2},
         "searcher": {"name": "single", "metric": "x"},
     }
-    (trial,) = run(shared_master, tmp_path, "distributed.py", {**config})
-    lines = run.logs[trial.id]  # type: ignore[attr-defined]
+    (trial,), logs = run(shared_master, tmp_path, "distributed.py", {**config})
+    lines = logs[trial.id]
     assert any("rank 0 of 2" in line for line in lines) and any(
         "rank 1 of 2" in line for line in lines
     )
