@@ -98,14 +98,16 @@ class Context:
                 self.distributed.close()
 
 
-def _default_distributed() -> DistributedContext:
+def default_distributed(cls: type[DistributedContext] = DistributedContext) -> DistributedContext:
+    """`cls.from_torch_distributed()` when a group exists or WORLD_SIZE > 1, else `cls.single()`
+    (`trainyard.determined` passes its own `DistributedContext`)."""
     torch_dist = sys.modules.get("torch.distributed")
     initialised = (
         torch_dist is not None and torch_dist.is_available() and torch_dist.is_initialized()
     )
     if initialised or int(os.environ.get("WORLD_SIZE", "1") or "1") > 1:
-        return DistributedContext.from_torch_distributed()
-    return DistributedContext.single()
+        return cls.from_torch_distributed()
+    return cls.single()
 
 
 def _make_backend(config: Any, hparams: dict[str, Any] | None, run_dir: Any) -> Backend:
@@ -138,7 +140,7 @@ def init(
     ...     for op in ctx.searcher.operations(): ...
     """
     owns = distributed is None
-    dist = distributed if distributed is not None else _default_distributed()
+    dist = distributed if distributed is not None else default_distributed()
     backend: Backend | None = None
     outcome: tuple[str, Any] = ("ok", None)
     if dist.is_chief:

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any
 
 import trainyard.core as ty
+from trainyard.core._context import default_distributed
 from trainyard.determined._core_contexts import (
     CheckpointContext,
     PreemptContext,
@@ -58,17 +59,6 @@ class Context:
                 self.distributed.close()
 
 
-def _default_distributed() -> DistributedContext:
-    import os
-    import sys
-
-    torch_dist = sys.modules.get("torch.distributed")
-    initialised = bool(torch_dist and torch_dist.is_available() and torch_dist.is_initialized())
-    if initialised or int(os.environ.get("WORLD_SIZE") or 1) > 1:
-        return DistributedContext.from_torch_distributed()
-    return DistributedContext.single()
-
-
 def init(
     *,
     distributed: ty.DistributedContext | None = None,
@@ -91,7 +81,7 @@ def init(
             "checkpoint_storage in the experiment config"
         )
     owns = distributed is None
-    dist = _default_distributed() if distributed is None else distributed
+    dist = default_distributed(DistributedContext) if distributed is None else distributed
     if not isinstance(dist, DistributedContext):
         dist = DistributedContext._of(dist)
     try:
